@@ -2,6 +2,7 @@ package udf
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -47,6 +48,9 @@ type Spec struct {
 	ResultDim   Dim
 	Cancelable  bool
 	Volatile    bool
+	// RequiresAddress asks Excel to pass the calling cell's address, which
+	// clients send as Call.Caller.
+	RequiresAddress bool
 }
 
 // Invocation is one call of a function with arguments already checked and
@@ -87,6 +91,8 @@ type Stats struct {
 // Registry resolves function names and runs calls. It is safe for concurrent use.
 type Registry struct {
 	namespace string
+	stored    string // "_XLDUDF_" + namespace + "_", the prefix Excel saves in workbooks
+	dotted    string // namespace + "."
 
 	mu      sync.RWMutex // protects funcs and sources
 	funcs   map[string]*Function
@@ -98,17 +104,35 @@ type Registry struct {
 
 // NewRegistry returns an empty registry for a namespace such as "XLB".
 func NewRegistry(namespace string) *Registry {
-	return &Registry{namespace: strings.ToUpper(namespace), funcs: map[string]*Function{}}
+	ns := strings.ToUpper(namespace)
+	return &Registry{
+		namespace: ns,
+		stored:    "_XLDUDF_" + ns + "_",
+		dotted:    ns + ".",
+		funcs:     map[string]*Function{},
+	}
 }
 
 // Namespace returns the registry's namespace, e.g. "XLB".
 func (r *Registry) Namespace() string { return r.namespace }
 
-// Register adds a function.
+// Register adds a function after checking its spec (see Spec.Validate). A
+// name already registered is an error: ids in functions.json must never
+// silently change meaning.
 func (r *Registry) Register(f Function) error {
+	if err := f.Spec.Validate(); err != nil {
+		return err
+	}
+	if f.Invoke == nil {
+		return fmt.Errorf("udf: register %s: no invoker", f.Spec.Name)
+	}
+	f.Spec.Params = append([]Param(nil), f.Spec.Params...) // the caller's slice stays theirs
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.funcs[strings.ToUpper(f.Spec.Name)] = &f
+	if _, dup := r.funcs[f.Spec.Name]; dup {
+		return fmt.Errorf("udf: register %s: already registered", f.Spec.Name)
+	}
+	r.funcs[f.Spec.Name] = &f
 	return nil
 }
 
@@ -134,19 +158,31 @@ func (r *Registry) Stats() Stats {
 // upper-case bare name: "xlb.geolocate" and "_xldudf_XLB_GEOLOCATE" → "GEOLOCATE".
 func (r *Registry) CanonicalName(name string) string {
 	n := strings.ToUpper(strings.TrimSpace(name))
-	if p := "_XLDUDF_" + r.namespace + "_"; strings.HasPrefix(n, p) {
-		return n[len(p):]
+	if strings.HasPrefix(n, r.stored) {
+		return n[len(r.stored):]
 	}
-	if p := r.namespace + "."; strings.HasPrefix(n, p) {
-		return n[len(p):]
+	if strings.HasPrefix(n, r.dotted) {
+		return n[len(r.dotted):]
 	}
 	return n
 }
 
 // Lookup finds a function by any accepted written form of its name.
 func (r *Registry) Lookup(name string) (*Function, bool) {
+	key := r.CanonicalName(name)
 	r.mu.RLock()
-	f, ok := r.funcs[r.CanonicalName(name)]
+	f, ok := r.funcs[key]
+	if !ok {
+		// Excel stores a dotted id with its dots turned into underscores.
+		if strings.HasPrefix(strings.ToUpper(strings.TrimSpace(name)), r.stored) {
+			for n, g := range r.funcs {
+				if strings.ReplaceAll(n, ".", "_") == key {
+					f, ok = g, true
+					break
+				}
+			}
+		}
+	}
 	r.mu.RUnlock()
 	return f, ok
 }
@@ -165,38 +201,152 @@ func (r *Registry) Specs() []Spec {
 
 // Call runs one call.
 func (r *Registry) Call(ctx context.Context, c Call) Value {
-	return r.CallMany(ctx, []Call{c})[0]
+	r.pending.Add(1)
+	defer r.pending.Add(-1)
+	f, ok := r.Lookup(c.Fn)
+	if !ok {
+		return r.count(unknown(c.Fn))
+	}
+	// One allocation holds the invocation and, for the usual few
+	// arguments, their coerced values.
+	frame := &struct {
+		inv [1]Invocation
+		scratch
+	}{}
+	args, bad, ok := coerceArgs(&f.Spec, c.Args, &frame.scratch)
+	if !ok {
+		return r.count(bad)
+	}
+	frame.inv[0] = Invocation{Args: args, Preview: c.Preview}
+	res := invoke(ctx, f, frame.inv[:])
+	if len(res) == 0 {
+		return r.count(Errorf(ErrNA, "%s returned no result", f.Spec.Name))
+	}
+	return r.count(officeSafe(res[0]))
 }
 
-// CallMany runs many calls at once, grouped by function so each function sees
-// all its calls together; the result at i answers calls[i].
+// CallMany runs many calls at once: each call's arguments are checked and
+// coerced, then the calls are grouped by function so each function sees all
+// its calls together, and the groups run concurrently so that calls of
+// different functions sharing one upstream meet in the same batch. The result
+// at i answers calls[i].
 func (r *Registry) CallMany(ctx context.Context, calls []Call) []Value {
+	if len(calls) == 1 {
+		return []Value{r.Call(ctx, calls[0])}
+	}
 	out := make([]Value, len(calls))
 	r.pending.Add(int64(len(calls)))
 	defer r.pending.Add(-int64(len(calls)))
-	groups := map[*Function][]int{}
+
+	type group struct {
+		f   *Function
+		idx []int
+		inv []Invocation
+	}
+	var groups []*group
+	byFn := map[*Function]*group{}
 	for i, c := range calls {
 		f, ok := r.Lookup(c.Fn)
 		if !ok {
-			out[i] = Errorf(ErrName, "unknown function %s", c.Fn)
+			out[i] = unknown(c.Fn)
 			continue
 		}
-		groups[f] = append(groups[f], i)
+		args, bad, ok := coerceArgs(&f.Spec, c.Args, nil)
+		if !ok {
+			out[i] = bad
+			continue
+		}
+		g := byFn[f]
+		if g == nil {
+			g = &group{f: f}
+			byFn[f] = g
+			groups = append(groups, g)
+		}
+		g.idx = append(g.idx, i)
+		g.inv = append(g.inv, Invocation{Args: args, Preview: c.Preview})
 	}
-	for f, idx := range groups {
-		inv := make([]Invocation, len(idx))
-		for j, i := range idx {
-			inv[j] = Invocation{Args: calls[i].Args, Preview: calls[i].Preview}
+	run := func(g *group) {
+		res := invoke(ctx, g.f, g.inv)
+		for j, i := range g.idx {
+			if j < len(res) {
+				out[i] = officeSafe(res[j])
+			} else {
+				out[i] = Errorf(ErrNA, "%s returned no result", g.f.Spec.Name)
+			}
 		}
-		res := f.Invoke(ctx, inv)
-		for j, i := range idx {
-			out[i] = res[j]
+	}
+	switch len(groups) {
+	case 0:
+	case 1:
+		run(groups[0])
+	default:
+		var wg sync.WaitGroup
+		for _, g := range groups {
+			wg.Add(1)
+			go func() { defer wg.Done(); run(g) }()
 		}
+		wg.Wait()
 	}
 	for _, v := range out {
-		r.calls.Add(1)
-		if v.IsError() {
-			r.errs.Add(1)
+		r.count(v)
+	}
+	return out
+}
+
+// invoke runs a function's invoker, turning a panic into an error value
+// for each of its calls: one faulty function must not take the server down
+// or leave cells waiting.
+func invoke(ctx context.Context, f *Function, calls []Invocation) (res []Value) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = make([]Value, len(calls))
+			for i := range res {
+				res[i] = Errorf(ErrNA, "internal error in %s: %v", f.Spec.Name, p)
+			}
+		}
+	}()
+	return f.Invoke(ctx, calls)
+}
+
+// count records one answered call and returns v.
+func (r *Registry) count(v Value) Value {
+	r.calls.Add(1)
+	if v.IsError() {
+		r.errs.Add(1)
+	}
+	return v
+}
+
+func unknown(fn string) Value {
+	return Errorf(ErrName, "unknown function %s", strings.TrimSpace(fn))
+}
+
+// officeSafe drops messages from error codes Office cannot show a message
+// for (only #VALUE! and #N/A carry one), so every front end shows the same.
+func officeSafe(v Value) Value {
+	switch v.kind {
+	case KindError:
+		if v.str != "" && !v.code.MessageAllowed() {
+			return Error(v.Code(), "")
+		}
+	case KindArray:
+		for _, row := range v.rows {
+			for _, c := range row {
+				if c.kind == KindError && c.str != "" && !c.code.MessageAllowed() {
+					return Array(mapCells(v.rows, officeSafe))
+				}
+			}
+		}
+	}
+	return v
+}
+
+func mapCells(rows [][]Value, fn func(Value) Value) [][]Value {
+	out := make([][]Value, len(rows))
+	for i, row := range rows {
+		out[i] = make([]Value, len(row))
+		for j, c := range row {
+			out[i][j] = fn(c)
 		}
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Kind is the type of a spreadsheet value.
@@ -44,14 +45,51 @@ func (c ErrorCode) Valid() bool {
 	return false
 }
 
+// MessageAllowed reports whether Office can show a custom message with the
+// code: only #VALUE! and #N/A carry one.
+func (c ErrorCode) MessageAllowed() bool { return c == ErrValue || c == ErrNA }
+
+// ErrorCodes lists the seven codes in Excel's order.
+func ErrorCodes() []ErrorCode {
+	return []ErrorCode{ErrNull, ErrDiv0, ErrValue, ErrRef, ErrName, ErrNum, ErrNA}
+}
+
+// ParseErrorCode recognises a typed error constant such as "#n/a"
+// (case-insensitive, surrounding spaces ignored).
+func ParseErrorCode(s string) (ErrorCode, bool) {
+	c := ErrorCode(strings.ToUpper(strings.TrimSpace(s)))
+	return c, c.Valid()
+}
+
 // Value is an immutable spreadsheet value. The zero Value is empty.
 type Value struct {
 	kind Kind
+	code errCode   // KindError
 	num  float64   // KindNumber; KindBool as 0/1
 	str  string    // KindText; KindError message
-	code ErrorCode // KindError
 	rows [][]Value // KindArray, never ragged
 }
+
+// errCode stores an ErrorCode in one byte, keeping Value small: the hot
+// path of a cached call allocates a few of them.
+type errCode uint8
+
+var errCodes = [...]ErrorCode{"", ErrNull, ErrDiv0, ErrValue, ErrRef, ErrName, ErrNum, ErrNA}
+
+func toErrCode(c ErrorCode) errCode {
+	for i, e := range errCodes {
+		if e == c && i > 0 {
+			return errCode(i)
+		}
+	}
+	return 0
+}
+
+// ErrorCode returns the code's text.
+func (c errCode) ErrorCode() ErrorCode { return errCodes[c] }
+
+// MessageAllowed reports whether Office shows a message with the code.
+func (c errCode) MessageAllowed() bool { return c.ErrorCode().MessageAllowed() }
 
 // Empty returns the blank value.
 func Empty() Value { return Value{} }
@@ -73,7 +111,12 @@ func Bool(b bool) Value {
 
 // Error returns an error value with an optional message (shown by Excel for #VALUE! and #N/A).
 func Error(code ErrorCode, message string) Value {
-	return Value{kind: KindError, code: code, str: message}
+	if !code.Valid() {
+		// Not one of the seven: Excel would show #VALUE!, so do we, keeping
+		// the message and naming the bad code.
+		return Value{kind: KindError, code: toErrCode(ErrValue), str: strings.TrimSpace(string(code) + " " + message)}
+	}
+	return Value{kind: KindError, code: toErrCode(code), str: message}
 }
 
 // Errorf returns an error value with a formatted message.
@@ -106,7 +149,7 @@ func (v Value) Str() string {
 func (v Value) Truth() bool { return v.kind == KindBool && v.num != 0 }
 
 // Code and Message describe a KindError value.
-func (v Value) Code() ErrorCode { return v.code }
+func (v Value) Code() ErrorCode { return v.code.ErrorCode() }
 func (v Value) Message() string {
 	if v.kind == KindError {
 		return v.str
@@ -130,7 +173,7 @@ func (v Value) String() string {
 		}
 		return "FALSE"
 	case KindError:
-		return string(v.code)
+		return string(v.code.ErrorCode())
 	case KindArray:
 		b, _ := json.Marshal(v)
 		return string(b)
@@ -161,7 +204,7 @@ func (v Value) AppendJSON(b []byte) ([]byte, error) {
 		return strconv.AppendBool(b, v.num != 0), nil
 	case KindError:
 		b = append(b, `{"error":`...)
-		b = strconv.AppendQuote(b, string(v.code))
+		b = strconv.AppendQuote(b, string(v.code.ErrorCode()))
 		return append(b, '}'), nil
 	case KindArray:
 		b = append(b, '[')
