@@ -54,7 +54,9 @@ type Batcher[K comparable, V any] struct {
 	// pending maps each key that is queued, waiting for a retry or in flight
 	// (live) to its entry; a new caller of such a key joins that entry
 	// instead of adding a second one. Entries answered or dropped stay in
-	// pending, ignored, until reclaimLocked frees their slots in bulk.
+	// pending until reclaimLocked frees their slots in bulk; such a stale
+	// slot may even point to an entry recycled for another key, so
+	// joinLocked checks both state and key.
 	pending     map[K]*entry[K, V]
 	live        int              // live entries in pending
 	pendingRoom int              // the most keys pending has held or been made for

@@ -34,7 +34,9 @@ func (b *Batcher[K, V]) dispatchLocked(now time.Duration) int {
 	}
 	n := 0
 	for b.queued > b.starting*b.opts.MaxBatch && b.inFlight < b.opts.MaxInFlight {
-		if !b.closed && b.queued < b.opts.MinBatch {
+		// Keys already owed to reserved batches do not count towards
+		// MinBatch: a second batch must gather its own.
+		if !b.closed && b.queued-b.starting*b.opts.MaxBatch < b.opts.MinBatch {
 			if due := b.queue.front().readyAt + b.opts.MaxWait; now < due {
 				b.armLocked(due)
 				break

@@ -5,34 +5,37 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
+// TestLoneLoadLeavesAtOnce runs in a synctest bubble, where time moves only
+// while every goroutine waits: a Load that took any time at all waited on a
+// timer, which is the fixed window natural batching must not have.
 func TestLoneLoadLeavesAtOnce(t *testing.T) {
-	var mu sync.Mutex
-	var calls [][]int
-	b := New(func(ctx context.Context, keys []int) ([]Result[int], error) {
-		mu.Lock()
-		calls = append(calls, append([]int(nil), keys...))
-		mu.Unlock()
-		return times10(ctx, keys)
-	}, Options[int, int]{MaxWait: 10 * time.Second})
-	defer closeNow(t, b)
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var calls [][]int
+		b := New(func(ctx context.Context, keys []int) ([]Result[int], error) {
+			mu.Lock()
+			calls = append(calls, append([]int(nil), keys...))
+			mu.Unlock()
+			return times10(ctx, keys)
+		}, Options[int, int]{MaxWait: 10 * time.Second})
+		defer closeNow(t, b)
 
-	start := time.Now()
-	v, err := b.Load(context.Background(), 7)
-	elapsed := time.Since(start)
-	if err != nil || v != 70 {
-		t.Fatalf("Load(7) = %d, %v", v, err)
-	}
-	// No fixed window: the only delay is a goroutine hand-off, far below
-	// the 10s MaxWait; 100ms leaves room for a loaded machine.
-	if elapsed > 100*time.Millisecond {
-		t.Errorf("lone Load took %v", elapsed)
-	}
-	if len(calls) != 1 || !equalInts(calls[0], []int{7}) {
-		t.Errorf("calls = %v, want [[7]]", calls)
-	}
+		start := time.Now()
+		v, err := b.Load(context.Background(), 7)
+		if elapsed := time.Since(start); elapsed != 0 {
+			t.Errorf("lone Load took %v on the bubble's clock: it waited on a timer", elapsed)
+		}
+		if err != nil || v != 70 {
+			t.Fatalf("Load(7) = %d, %v", v, err)
+		}
+		if len(calls) != 1 || !equalInts(calls[0], []int{7}) {
+			t.Errorf("calls = %v, want [[7]]", calls)
+		}
+	})
 }
 
 func TestKeysPileUpWhileSlotsAreBusy(t *testing.T) {
@@ -130,70 +133,105 @@ func TestMaxInFlightBoundsRunningBatches(t *testing.T) {
 	wait()
 }
 
+// TestMinBatchWaitsAtMostMaxWait runs in a synctest bubble, so the waits
+// it measures are exact.
 func TestMinBatchWaitsAtMostMaxWait(t *testing.T) {
-	g := newGate()
-	close(g.release)
-	const maxWait = 60 * time.Millisecond
-	b := New(g.fn, Options[int, int]{MinBatch: 5, MaxWait: maxWait})
-	defer closeNow(t, b)
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		close(g.release)
+		const maxWait = 60 * time.Millisecond
+		b := New(g.fn, Options[int, int]{MinBatch: 5, MaxWait: maxWait})
+		defer closeNow(t, b)
 
-	// Two keys stay below MinBatch: they leave when the oldest has waited MaxWait.
-	start := time.Now()
-	wait := loads(t, b, 1, 2)
-	waitFor(t, "2 queued keys", func() bool { return b.Stats().Queued == 2 })
-	keys := g.next(t)
-	waited := time.Since(start)
-	wait()
-	if waited < maxWait-5*time.Millisecond || waited > maxWait+200*time.Millisecond {
-		t.Errorf("under-full batch left after %v, want about %v", waited, maxWait)
-	}
-	if !equalInts(keys, []int{1, 2}) {
-		t.Errorf("batch %v", keys)
-	}
+		// Two keys stay below MinBatch: they leave when the oldest has waited MaxWait.
+		start := time.Now()
+		wait := loads(t, b, 1, 2)
+		keys := g.next(t)
+		if waited := time.Since(start); waited != maxWait {
+			t.Errorf("under-full batch left after %v, want %v", waited, maxWait)
+		}
+		wait()
+		if !equalInts(keys, []int{1, 2}) {
+			t.Errorf("batch %v", keys)
+		}
 
-	// Five keys reach MinBatch and leave without waiting.
-	start = time.Now()
-	res := b.LoadMany(context.Background(), []int{3, 4, 5, 6, 7})
-	if elapsed := time.Since(start); elapsed >= maxWait-5*time.Millisecond {
-		t.Errorf("full batch waited %v", elapsed)
-	}
-	if res[4].Value != 70 || len(g.next(t)) != 5 {
-		t.Errorf("results %v", res)
-	}
+		// Five keys reach MinBatch and leave without waiting.
+		start = time.Now()
+		res := b.LoadMany(context.Background(), []int{3, 4, 5, 6, 7})
+		if elapsed := time.Since(start); elapsed != 0 {
+			t.Errorf("full batch waited %v", elapsed)
+		}
+		if res[4].Value != 70 || len(g.next(t)) != 5 {
+			t.Errorf("results %v", res)
+		}
+	})
 }
 
+// TestRateLimitSpacesBatches runs in a synctest bubble, so batch start
+// times are exact but for the token bucket's float rounding.
 func TestRateLimitSpacesBatches(t *testing.T) {
-	var mu sync.Mutex
-	var starts []time.Time
-	var sizes []int
-	b := New(func(ctx context.Context, keys []int) ([]Result[int], error) {
-		mu.Lock()
-		starts = append(starts, time.Now())
-		sizes = append(sizes, len(keys))
-		mu.Unlock()
-		return times10(ctx, keys)
-	}, Options[int, int]{Rate: 20, Burst: 2, MaxInFlight: 8})
-	defer closeNow(t, b)
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var starts []time.Duration
+		begin := time.Now()
+		b := New(func(ctx context.Context, keys []int) ([]Result[int], error) {
+			mu.Lock()
+			starts = append(starts, time.Since(begin))
+			mu.Unlock()
+			return times10(ctx, keys)
+		}, Options[int, int]{Rate: 20, Burst: 2, MaxInFlight: 8})
+		defer closeNow(t, b)
 
-	// Sequential loads: two ride the burst, then one every 50ms.
-	begin := time.Now()
-	for k := range 6 {
-		if v, err := b.Load(context.Background(), k); err != nil || v != 10*k {
-			t.Fatalf("Load(%d) = %d, %v", k, v, err)
+		// Sequential loads: two ride the burst, then one every 50ms.
+		for k := range 5 {
+			if v, err := b.Load(context.Background(), k); err != nil || v != 10*k {
+				t.Fatalf("Load(%d) = %d, %v", k, v, err)
+			}
 		}
-	}
-	if gap := starts[1].Sub(starts[0]); gap > 20*time.Millisecond {
-		t.Errorf("burst of 2 not honoured: second batch after %v", gap)
-	}
-	// Four batches beyond the burst need at least 4 × 50ms of tokens.
-	if total := starts[5].Sub(begin); total < 190*time.Millisecond {
-		t.Errorf("6 batches at 20/s with burst 2 took only %v", total)
-	}
+		want := []time.Duration{0, 0, 50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(starts) != len(want) {
+			t.Fatalf("batches started at %v, want %v", starts, want)
+		}
+		for i := range want {
+			if d := starts[i] - want[i]; d < 0 || d > time.Millisecond {
+				t.Errorf("batches started at %v, want %v", starts, want)
+				break
+			}
+		}
+	})
+}
 
-	// While the limit holds, concurrent keys pile up into one batch.
-	wait := loads(t, b, 10, 11, 12, 13, 14)
-	wait()
-	if last := sizes[len(sizes)-1]; len(sizes) > 8 || last < 4 {
-		t.Errorf("sizes %v: limited keys did not leave together", sizes)
-	}
+func TestKeysPileUpWhileTheRateLimitHolds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var sizes []int
+		b := New(func(ctx context.Context, keys []int) ([]Result[int], error) {
+			mu.Lock()
+			sizes = append(sizes, len(keys))
+			mu.Unlock()
+			return times10(ctx, keys)
+		}, Options[int, int]{Rate: 2, MaxInFlight: 8})
+		defer closeNow(t, b)
+
+		if v, err := b.Load(context.Background(), 0); err != nil || v != 0 { // spends the one token
+			t.Fatalf("Load(0) = %d, %v", v, err)
+		}
+		wait := loads(t, b, 1, 2, 3, 4, 5)
+		synctest.Wait()
+		if q := b.Stats().Queued; q != 5 {
+			t.Errorf("%d keys queued while the rate limit holds, want 5", q)
+		}
+		wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if !equalInts(sizes, []int{1, 5}) {
+			t.Errorf("batch sizes %v, want [1 5]: keys held by the rate limit leave together", sizes)
+		}
+		// The next token comes 500ms after the first was spent.
+		if st := b.Stats(); st.MaxQueueWait < 499*time.Millisecond || st.MaxQueueWait > 501*time.Millisecond {
+			t.Errorf("MaxQueueWait %v, want the 500ms wait for a token", st.MaxQueueWait)
+		}
+	})
 }

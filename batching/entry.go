@@ -25,8 +25,10 @@ type entry[K comparable, V any] struct {
 	key K
 
 	// The fields below are protected by Batcher.mu. Once state is stateDone
-	// they never change again, so a goroutine that has seen stateDone under
-	// mu, or has been notified through a waiter, may read them without it.
+	// they do not change again (until the entry is recycled, which happens
+	// only when no one can still read it; see entrySlab), so a goroutine
+	// that has seen stateDone under mu, or has been notified through a
+	// waiter, may read them without it.
 	res   Result[V]  // the answer, written together with stateDone
 	first *waiter    // the first subscriber, kept inline because most keys have one
 	more  *[]*waiter // the others, rarely any; a pointer keeps entries small
@@ -146,7 +148,9 @@ type entrySlab[K comparable, V any] struct {
 	recycled bool // buf came from the pool: its entries hold stale values
 }
 
-func (s *entrySlab[K, V]) next(pool *sync.Pool) *entry[K, V] {
+// next returns an unused entry and whether it held stale values (the
+// caller must then set every field).
+func (s *entrySlab[K, V]) next(pool *sync.Pool) (*entry[K, V], bool) {
 	if s.used == len(s.buf) {
 		s.buf, s.used, s.recycled = nil, 0, false
 		if p, _ := pool.Get().(*[]entry[K, V]); p != nil && cap(*p) >= s.left {
@@ -157,10 +161,7 @@ func (s *entrySlab[K, V]) next(pool *sync.Pool) *entry[K, V] {
 	}
 	e := &s.buf[s.used]
 	s.used++
-	if s.recycled {
-		*e = entry[K, V]{}
-	}
-	return e
+	return e, s.recycled
 }
 
 // entryQueue is a FIFO of entries. Entries dropped while queued stay in it
@@ -170,7 +171,17 @@ type entryQueue[K comparable, V any] struct {
 	head int
 }
 
-func (q *entryQueue[K, V]) push(e *entry[K, V]) { q.buf = append(q.buf, e) }
+// push appends e. When the buffer is full and its front has been consumed,
+// the live part moves down instead of the buffer growing, so pops never
+// copy and a steady queue does not allocate.
+func (q *entryQueue[K, V]) push(e *entry[K, V]) {
+	if len(q.buf) == cap(q.buf) && q.head > 0 && q.head*2 >= len(q.buf) {
+		n := copy(q.buf, q.buf[q.head:])
+		clear(q.buf[n:])
+		q.buf, q.head = q.buf[:n], 0
+	}
+	q.buf = append(q.buf, e)
+}
 
 // front returns the oldest live entry, or nil.
 func (q *entryQueue[K, V]) front() *entry[K, V] {
@@ -186,18 +197,14 @@ func (q *entryQueue[K, V]) front() *entry[K, V] {
 
 // pop removes and returns the oldest live entry, or nil. The slot it
 // leaves keeps its pointer until the buffer is reset or compacted, which
-// clears in bulk: one pointer write per key is measurable while the
-// garbage collector is marking.
+// clear in bulk: a pointer write per key is measurable while the garbage
+// collector is marking.
 func (q *entryQueue[K, V]) pop() *entry[K, V] {
 	e := q.front()
 	if e != nil {
 		q.head++
 		if q.head == len(q.buf) {
 			q.reset()
-		} else if q.head >= 1024 && q.head*2 >= len(q.buf) {
-			n := copy(q.buf, q.buf[q.head:])
-			clear(q.buf[n:])
-			q.buf, q.head = q.buf[:n], 0
 		}
 	}
 	return e

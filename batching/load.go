@@ -129,6 +129,7 @@ func (b *Batcher[K, V]) LoadMany(ctx context.Context, keys []K) []Result[V] {
 		joined, added := int32(0), false
 		for end := min(i+chunk, len(keys)); i < end; i++ {
 			if hit != nil && hit[i] {
+				ents[i] = nil
 				continue
 			}
 			e, isNew := b.joinLocked(keys[i], w, now, &slab)
@@ -187,8 +188,9 @@ func (b *Batcher[K, V]) LoadMany(ctx context.Context, keys []K) []Result[V] {
 	return out
 }
 
-// getEnts returns a zeroed slice of n entry pointers, recycled when
-// possible: LoadMany's index from its keys to their entries.
+// getEnts returns a slice of n entry pointers, recycled when possible:
+// LoadMany's index from its keys to their entries. A recycled slice holds
+// stale pointers; LoadMany sets every element.
 func (b *Batcher[K, V]) getEnts(n int) []*entry[K, V] {
 	if p, _ := b.entsPool.Get().(*[]*entry[K, V]); p != nil && cap(*p) >= n {
 		return (*p)[:n]
@@ -196,9 +198,10 @@ func (b *Batcher[K, V]) getEnts(n int) []*entry[K, V] {
 	return make([]*entry[K, V], n)
 }
 
-// putEnts recycles ents, which nothing else refers to.
+// putEnts recycles ents, which nothing else refers to. It is not cleared:
+// the stale pointers live until reuse or until the garbage collector
+// empties the pool.
 func (b *Batcher[K, V]) putEnts(ents []*entry[K, V]) {
-	clear(ents)
 	b.entsPool.Put(&ents)
 }
 
@@ -230,13 +233,20 @@ func (b *Batcher[K, V]) joinLocked(key K, w *waiter, now time.Duration, slab *en
 	}
 	var e *entry[K, V]
 	if slab != nil {
-		e = slab.next(&b.slabPool)
+		var stale bool
+		if e, stale = slab.next(&b.slabPool); stale {
+			// Reset field by field: a whole-struct clear costs more while
+			// the garbage collector is marking, and first is set below.
+			var zero V
+			e.res.Value, e.res.Err = zero, nil
+			e.more, e.firstTry, e.attempts, e.state, e.shared = nil, 0, 0, stateQueued, false
+		}
 	} else {
 		e = new(entry[K, V])
 	}
 	e.key = key
 	e.readyAt = now
-	e.subscribe(w)
+	e.first, e.callers = w, 1
 	b.pending[key] = e
 	b.live++
 	b.pendingRoom = max(b.pendingRoom, len(b.pending))

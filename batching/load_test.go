@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -117,36 +118,41 @@ func TestBatchContextBelongsToBatcher(t *testing.T) {
 	}
 }
 
+// TestCancelledCallerReturnsAtOnce runs in a synctest bubble: a caller
+// whose deadline passes must return at that very moment.
 func TestCancelledCallerReturnsAtOnce(t *testing.T) {
-	g := newGate()
-	b := New(g.fn, Options[int, int]{})
-	defer closeNow(t, b)
-	defer close(g.release)
+	synctest.Test(t, func(t *testing.T) {
+		g := newGate()
+		b := New(g.fn, Options[int, int]{})
+		defer closeNow(t, b)
+		defer close(g.release)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := b.Load(ctx, 1) // the batch function never answers in time
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Load = %v, want DeadlineExceeded", err)
-	}
-	if elapsed := time.Since(start); elapsed > 500*time.Millisecond {
-		t.Errorf("Load returned %v after its deadline", elapsed)
-	}
-	g.next(t)
+		const deadline = 30 * time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		start := time.Now()
+		_, err := b.Load(ctx, 1) // the batch function never answers in time
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Load = %v, want DeadlineExceeded", err)
+		}
+		if elapsed := time.Since(start); elapsed != deadline {
+			t.Errorf("Load returned after %v, want at its %v deadline", elapsed, deadline)
+		}
+		g.next(t)
 
-	// An already ended context never queues anything.
-	done, cancelDone := context.WithCancel(context.Background())
-	cancelDone()
-	if _, err := b.Load(done, 2); !errors.Is(err, context.Canceled) {
-		t.Errorf("Load with ended ctx = %v", err)
-	}
-	if res := b.LoadMany(done, []int{3, 4}); !errors.Is(res[1].Err, context.Canceled) {
-		t.Errorf("LoadMany with ended ctx = %v", res)
-	}
-	if s := b.Stats(); s.Queued != 0 {
-		t.Errorf("Queued = %d", s.Queued)
-	}
+		// An already ended context never queues anything.
+		done, cancelDone := context.WithCancel(context.Background())
+		cancelDone()
+		if _, err := b.Load(done, 2); !errors.Is(err, context.Canceled) {
+			t.Errorf("Load with ended ctx = %v", err)
+		}
+		if res := b.LoadMany(done, []int{3, 4}); !errors.Is(res[1].Err, context.Canceled) {
+			t.Errorf("LoadMany with ended ctx = %v", res)
+		}
+		if s := b.Stats(); s.Queued != 0 {
+			t.Errorf("Queued = %d", s.Queued)
+		}
+	})
 }
 
 func TestOnlyCallerLeavingDropsQueuedKey(t *testing.T) {

@@ -3,6 +3,13 @@ package batching
 import "time"
 
 // Stats is a snapshot of a batcher's counters.
+//
+// Loads counts keys asked for (a LoadMany of n keys counts n), CacheHits
+// those answered by the cache, Merged those that joined a key already
+// queued or in flight, Batches the batch calls started (retries included),
+// BatchedKeys the keys they carried and Retries the keys scheduled for
+// another attempt. Queued is the number of keys waiting for a batch and
+// InFlight the number of batches running.
 type Stats struct {
 	Loads, CacheHits, Merged, Batches, BatchedKeys, Retries uint64
 	Queued, InFlight                                        int

@@ -275,7 +275,9 @@ func (c *Client) jobContextError(ctx context.Context, op string, last error) err
 // decodeItems reads a finished job's top-level array and checks that it has
 // one item per input, so results can be mapped by position.
 func decodeItems(op string, resp response, n int) ([]batchItem, error) {
-	var items []batchItem
+	// Unmarshal appends into the slice it is given: room for n items spares
+	// the copies of a growing slice.
+	items := make([]batchItem, 0, n)
 	if err := json.Unmarshal(resp.body, &items); err != nil {
 		return nil, &MalformedError{Op: op, Status: resp.status, Err: err}
 	}

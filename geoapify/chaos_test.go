@@ -26,56 +26,80 @@ func classify(err error) batching.Class {
 	return batching.Fatal
 }
 
+// mapCache is the cache a batcher over a geocoder has in production, in
+// its simplest form: answers and definite errors, kept forever. With it, an
+// address answered once is never sent again, however late a caller asks.
+type mapCache struct{ m sync.Map }
+
+func (c *mapCache) Get(q geoapify.Query) (batching.Result[geoapify.Result], bool) {
+	v, ok := c.m.Load(q)
+	if !ok {
+		return batching.Result[geoapify.Result]{}, false
+	}
+	return v.(batching.Result[geoapify.Result]), true
+}
+
+func (c *mapCache) Put(q geoapify.Query, r batching.Result[geoapify.Result]) { c.m.Store(q, r) }
+
 // chaosCounts are what the batch function saw.
 type chaosCounts struct {
 	calls, wholeFailures, itemFailures atomic.Int64
 	maxKeys                            atomic.Int64
 }
 
-// TestChaos sends addresses with repeats through a batcher and the client
-// (as a Geocoder) against a fake that fails a third of all requests: 20 %
-// 5xx, 10 % 429, 5 % malformed bodies, with random latency. Every address
+// TestChaos sends addresses with repeats through a batcher (with a cache, as
+// in production) and the client (as a Geocoder) against a fake that fails a
+// third of all requests: 20 % 5xx, 10 % 429, 5 % malformed bodies, with
+// random latency. Every address
 // must end with its right result or, for an address that has none, a
 // definite ErrNoMatch; no goroutine may outlive the test (TestMain); and the
 // fake may see no more batch jobs than ceil(unique/1000) plus the jobs the
 // faults made the batcher send again.
 func TestChaos(t *testing.T) {
-	cases := []struct {
-		name            string
-		addresses       int
-		unique          int
-		singleThreshold int // 0: the default; batches of 1000 always go to jobs
-		wantJobs        bool
-		seed            uint64
-	}{
-		// A run makes few requests (two jobs and their polls), so several
-		// seeds put the faults on different requests: submits, polls, retries.
-		{"batch jobs seed 1", 10000, 2000, 0, true, 1},
-		{"batch jobs seed 2", 10000, 2000, 0, true, 2},
-		{"batch jobs seed 3", 10000, 2000, 0, true, 3},
-		{"batch jobs seed 4", 10000, 2000, 0, true, 4},
-		{"single requests", 2000, 400, 100000, false, 5},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			runChaos(t, c.addresses, c.unique, c.singleThreshold, c.wantJobs, c.seed)
-		})
+	for _, c := range chaosCases {
+		t.Run(c.name, func(t *testing.T) { runChaos(t, c) })
 	}
 }
 
-func runChaos(t *testing.T, addresses, unique, singleThreshold int, wantJobs bool, seed uint64) {
-	// For jobs, batches wait for 1000 keys (MinBatch), so that the 2,000
-	// unique addresses make two jobs however slowly the callers arrive
-	// (under -race on a busy machine, loading them takes a few hundred
-	// milliseconds), and one batch runs at a time, so that a second batch
-	// is not reserved before the first has taken its 1000 keys. A failed
-	// batch's keys come back 1000 at a time, so the long MaxWait costs
-	// nothing. Single requests are retried a few at a time, so they get
-	// natural batching and parallel batches.
-	minBatch, maxWait, inFlight := 1000, 10*time.Second, 1
-	if !wantJobs {
-		minBatch, maxWait, inFlight = 1, 5*time.Millisecond, 4
-	}
+// chaosCase is one chaos run: the load, the batcher settings and the
+// client's single-request threshold.
+type chaosCase struct {
+	name      string
+	addresses int
+	unique    int
+	// singleThreshold is the client's SingleThreshold; 0 takes the
+	// default, so batches of 1000 always go to jobs.
+	singleThreshold int
+	wantJobs        bool
+	seed            uint64
+
+	minBatch, inFlight int
+	maxWait            time.Duration
+}
+
+// For jobs, batches wait for 1000 keys (MinBatch), so that the 2,000 unique
+// addresses make two jobs however slowly the callers arrive (under -race on
+// a busy machine, loading them takes a few hundred milliseconds), with four
+// batches allowed in flight. Without MinBatch the bound is not a property
+// of the batcher: natural batching sends the first arrivals at once, as a
+// small job of their own, while a slot is free. A failed batch's keys come
+// back 1000 at a time, so the long MaxWait costs nothing. Single requests
+// are retried a few at a time, so they get natural batching.
+var chaosCases = []chaosCase{
+	// A run makes few requests (two jobs and their polls), so several
+	// seeds put the faults on different requests: submits, polls, retries.
+	{name: "batch jobs seed 1", addresses: 10000, unique: 2000, wantJobs: true, seed: 1, minBatch: 1000, inFlight: 4, maxWait: 10 * time.Second},
+	{name: "batch jobs seed 2", addresses: 10000, unique: 2000, wantJobs: true, seed: 2, minBatch: 1000, inFlight: 4, maxWait: 10 * time.Second},
+	{name: "batch jobs seed 3", addresses: 10000, unique: 2000, wantJobs: true, seed: 3, minBatch: 1000, inFlight: 4, maxWait: 10 * time.Second},
+	{name: "batch jobs seed 4", addresses: 10000, unique: 2000, wantJobs: true, seed: 4, minBatch: 1000, inFlight: 4, maxWait: 10 * time.Second},
+	// This seed tends to fail several whole batches, some while others
+	// are in flight (which request meets which fault varies with timing).
+	{name: "batch jobs seed 20", addresses: 10000, unique: 2000, wantJobs: true, seed: 20, minBatch: 1000, inFlight: 4, maxWait: 10 * time.Second},
+	{name: "single requests", addresses: 2000, unique: 400, singleThreshold: 100000, seed: 5, minBatch: 1, inFlight: 4, maxWait: 5 * time.Millisecond},
+}
+
+func runChaos(t *testing.T, c chaosCase) {
+	addresses, unique, singleThreshold, wantJobs, seed := c.addresses, c.unique, c.singleThreshold, c.wantJobs, c.seed
 	fake := newFake(t, geoapifytest.Options{
 		Seed:          seed,
 		ErrorRate:     0.20,
@@ -118,13 +142,14 @@ func runChaos(t *testing.T, addresses, unique, singleThreshold int, wantJobs boo
 	}
 	b := batching.New(fn, batching.Options[geoapify.Query, geoapify.Result]{
 		MaxBatch:    1000,
-		MinBatch:    minBatch,
-		MaxWait:     maxWait,
-		MaxInFlight: inFlight,
+		MinBatch:    c.minBatch,
+		MaxWait:     c.maxWait,
+		MaxInFlight: c.inFlight,
 		Classify:    classify,
 		MaxAttempts: 12,
 		RetryBase:   time.Millisecond,
 		RetryMax:    20 * time.Millisecond,
+		Cache:       &mapCache{},
 	})
 
 	// Every unique address appears addresses/unique times; one in ten has no match.

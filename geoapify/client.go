@@ -233,7 +233,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 		return response{}, c.transportError(op, method, full, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, err := readBody(resp)
 	if err != nil {
 		if ctx.Err() != nil {
 			return response{}, ctx.Err()
@@ -243,6 +243,19 @@ func (c *Client) do(ctx context.Context, op, method, path string, q url.Values, 
 	c.log.Debug().Str("op", op).Str("method", method).Str("path", path).Int("status", resp.StatusCode).
 		Int("bytes", len(data)).Dur("took", time.Since(start)).Msg("geoapify request")
 	return response{status: resp.StatusCode, header: resp.Header, body: data}, nil
+}
+
+// readBody reads a response body whole, up to maxBody, in one allocation
+// when the server announced its length.
+func readBody(resp *http.Response) ([]byte, error) {
+	r := io.LimitReader(resp.Body, maxBody)
+	if n := resp.ContentLength; n > 0 && n <= maxBody {
+		var b bytes.Buffer
+		b.Grow(int(n) + 1) // +1: ReadFrom wants room to see the end
+		_, err := b.ReadFrom(r)
+		return b.Bytes(), err
+	}
+	return io.ReadAll(r)
 }
 
 // transportError wraps err with the key removed from every text it carries.

@@ -53,7 +53,7 @@ func coerceArgs(spec *Spec, args []Value, sc *scratch) ([]Value, Value, bool) {
 		}
 		c, ok := coerceParam(p, v, sc)
 		if !ok {
-			if c.Code() == ErrValue && v.kind != KindError {
+			if !isErrorArgument(v) {
 				c = Errorf(ErrValue, "%s argument %s: %s", spec.Name, p.Name, c.str)
 			}
 			return nil, c, false
@@ -103,6 +103,15 @@ func Pair(a, b Value) Value {
 	p.cells[0], p.cells[1] = a, b
 	p.rows[0] = p.cells[:]
 	return Array(p.rows[:])
+}
+
+// isErrorArgument reports an error value, alone or as a single cell: the
+// argument coerceParam propagates unchanged.
+func isErrorArgument(v Value) bool {
+	if v.kind == KindArray && len(v.rows) == 1 && len(v.rows[0]) == 1 {
+		v = v.rows[0][0]
+	}
+	return v.kind == KindError
 }
 
 // paramAt returns the parameter the i-th argument binds to; arguments past

@@ -54,6 +54,7 @@ func TestCoercion(t *testing.T) {
 		{"multi-cell range for scalar", Param{Type: TypeNumber}, Array([][]Value{{Number(1), Number(2)}}), Error(ErrValue, ""), "argument x: expected a single value, got a 1×2 range"},
 		{"error propagates", Param{Type: TypeNumber}, na, na, ""},
 		{"error in single cell propagates", Param{Type: TypeString}, cell(Error(ErrDiv0, "")), Error(ErrDiv0, ""), ""},
+		{"#VALUE! in a cell keeps its message", Param{Type: TypeNumber}, cell(Error(ErrValue, "from elsewhere")), Error(ErrValue, "from elsewhere"), ""},
 		{"number as text", Param{Type: TypeString}, Number(51.5), Text("51.5"), ""},
 		{"float noise hidden as text", Param{Type: TypeString}, Number(0.1 + 0.2), Text("0.3"), ""},
 		{"big number as text", Param{Type: TypeString}, Number(1e21), Text("1E+21"), ""},

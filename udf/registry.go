@@ -205,7 +205,7 @@ func (r *Registry) Call(ctx context.Context, c Call) Value {
 	defer r.pending.Add(-1)
 	f, ok := r.Lookup(c.Fn)
 	if !ok {
-		return r.count(unknown(c.Fn))
+		return r.count(ctx, unknown(c.Fn))
 	}
 	// One allocation holds the invocation and, for the usual few
 	// arguments, their coerced values.
@@ -215,14 +215,14 @@ func (r *Registry) Call(ctx context.Context, c Call) Value {
 	}{}
 	args, bad, ok := coerceArgs(&f.Spec, c.Args, &frame.scratch)
 	if !ok {
-		return r.count(bad)
+		return r.count(ctx, bad)
 	}
 	frame.inv[0] = Invocation{Args: args, Preview: c.Preview}
 	res := invoke(ctx, f, frame.inv[:])
 	if len(res) == 0 {
-		return r.count(Errorf(ErrNA, "%s returned no result", f.Spec.Name))
+		return r.count(ctx, Errorf(ErrNA, "%s returned no result", f.Spec.Name))
 	}
-	return r.count(officeSafe(res[0]))
+	return r.count(ctx, officeSafe(res[0]))
 }
 
 // CallMany runs many calls at once: each call's arguments are checked and
@@ -288,7 +288,7 @@ func (r *Registry) CallMany(ctx context.Context, calls []Call) []Value {
 		wg.Wait()
 	}
 	for _, v := range out {
-		r.count(v)
+		r.count(ctx, v)
 	}
 	return out
 }
@@ -308,8 +308,13 @@ func invoke(ctx context.Context, f *Function, calls []Invocation) (res []Value) 
 	return f.Invoke(ctx, calls)
 }
 
-// count records one answered call and returns v.
-func (r *Registry) count(v Value) Value {
+// count records one answered call and returns v. A call whose context has
+// ended is not counted: its caller withdrew it (a cancelled cell, a server
+// that restarted the rest of a frame without it) and nobody sees the answer.
+func (r *Registry) count(ctx context.Context, v Value) Value {
+	if ctx.Err() != nil {
+		return v
+	}
 	r.calls.Add(1)
 	if v.IsError() {
 		r.errs.Add(1)

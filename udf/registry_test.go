@@ -180,3 +180,33 @@ func TestPanickingFunctionAnswersEveryCall(t *testing.T) {
 		}
 	}
 }
+
+// A withdrawn call (its context ended before the answer) is not counted as
+// answered: the server restarts the rest of a frame without a cancelled call,
+// and counting the abandoned run would double the cells-answered figure.
+func TestWithdrawnCallsAreNotCounted(t *testing.T) {
+	r := NewRegistry("XLB")
+	err := r.Register(Function{Spec: Spec{Name: "IDENT", Description: "d", Result: TypeNumber, ResultDim: Scalar,
+		Params: []Param{{Name: "x", Type: TypeNumber, Dim: Scalar}}},
+		Invoke: func(ctx context.Context, calls []Invocation) []Value {
+			out := make([]Value, len(calls))
+			for i, c := range calls {
+				out[i] = c.Args[0]
+			}
+			return out
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r.Call(ctx, Call{Fn: "IDENT", Args: []Value{Number(1)}})
+	r.CallMany(ctx, []Call{{Fn: "IDENT", Args: []Value{Number(1)}}, {Fn: "IDENT", Args: []Value{Number(2)}}})
+	if s := r.Stats(); s.Calls != 0 || s.Errors != 0 {
+		t.Fatalf("withdrawn calls counted: %+v", s)
+	}
+	r.CallMany(context.Background(), []Call{{Fn: "IDENT", Args: []Value{Number(1)}}, {Fn: "IDENT", Args: []Value{Text("x")}}})
+	if s := r.Stats(); s.Calls != 2 || s.Errors != 1 {
+		t.Fatalf("stats = %+v, want 2 calls, 1 error", s)
+	}
+}

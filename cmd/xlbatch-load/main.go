@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Window, "window", 32, "unanswered calls per connection before the client waits; latency grows with it (Little's law)")
 	fs.StringVar(&cfg.Fn, "fn", "GEOLOCATE", "function to call")
 	fs.StringVar(&argsJSON, "args", "", `JSON array of argument lists to cycle through, e.g. '[["Paris"],["Berlin"]]' (default: city names)`)
+	argsFile := fs.String("args-file", "", "read --args from this `file`")
 	fs.BoolVar(&cfg.Warm, "warm", true, "make one untimed pass over the argument lists first, to fill the cache")
 	fs.StringVar(&cfg.Token, "token", "", "server token, if it was started with one")
 	fs.StringVar(&cfg.Origin, "origin", "", "Origin header to send (default none, like a script)")
@@ -54,6 +55,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	if *argsFile != "" {
+		b, err := os.ReadFile(*argsFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "xlbatch-load: %v\n", err)
+			return 2
+		}
+		argsJSON = string(b)
 	}
 	if argsJSON != "" {
 		if err := json.Unmarshal([]byte(argsJSON), &cfg.Args); err != nil || len(cfg.Args) == 0 {

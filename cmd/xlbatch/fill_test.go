@@ -84,6 +84,8 @@ func TestFillFlagsAndPaths(t *testing.T) {
 	dir := filepath.Dir(in)
 	corrupt := filepath.Join(dir, "corrupt.xlsx")
 	os.WriteFile(corrupt, []byte("PK\x03\x04 this is not really a zip"), 0o644)
+	readOnly := filepath.Join(dir, "ro.xlsx")
+	os.WriteFile(readOnly, []byte("old"), 0o444)
 	cases := []struct {
 		name string
 		args []string
@@ -100,6 +102,7 @@ func TestFillFlagsAndPaths(t *testing.T) {
 		{"corrupt", []string{"fill", corrupt, "-o", filepath.Join(dir, "z.xlsx")}, exitUsage, "truncated or corrupt"},
 		{"missing input", []string{"fill", filepath.Join(dir, "nope.xlsx"), "-o", filepath.Join(dir, "z.xlsx")}, exitUsage, "no such file"},
 		{"missing out dir", []string{"fill", in, "-o", filepath.Join(dir, "none", "z.xlsx")}, exitUsage, "output directory"},
+		{"read-only output", []string{"fill", in, "-o", readOnly}, exitUsage, "read-only"},
 		{"bad progress", []string{"fill", in, "-o", filepath.Join(dir, "z.xlsx"), "--progress", "sometimes"}, exitUsage, "--progress"},
 	}
 	for _, c := range cases {
@@ -112,6 +115,9 @@ func TestFillFlagsAndPaths(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "z.xlsx")); !os.IsNotExist(err) {
 		t.Error("a failed run wrote output")
+	}
+	if b, _ := os.ReadFile(readOnly); string(b) != "old" {
+		t.Error("the read-only output was overwritten")
 	}
 }
 

@@ -141,26 +141,58 @@ func runServe(ctx context.Context, m *Main, args []string) int {
 		fmt.Fprintf(m.Stderr, "xlbatch serve: %v (is another xlbatch serve running? choose another port with --listen)\n", err)
 		return exitError
 	}
+	listeners := []net.Listener{l}
+	if other := otherLoopback(l.Addr()); other != "" {
+		// "localhost" resolves to 127.0.0.1 or ::1 depending on the
+		// system; answer on both so the add-in's URL works either way.
+		if l2, err := net.Listen("tcp", other); err == nil {
+			listeners = append(listeners, l2)
+		} else {
+			log.Debug().Err(err).Str("addr", other).Msg("second loopback address unavailable")
+		}
+	}
 	baseURL := server.URLFor(l.Addr(), !f.noTLS)
 	manifestPath := writeManifest(m, log, f.manifest, baseURL)
 
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	served := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { served <- srv.Serve(l) }()
+	}
 	printBanner(m.Stdout, bannerInfo{baseURL: baseURL, manifestPath: manifestPath, cert: cert,
 		functions: len(eng.Registry.Specs()), token: f.token != ""})
 
 	select {
 	case err := <-served:
 		log.Error().Err(err).Msg("server stopped")
+		for _, l := range listeners {
+			l.Close()
+		}
+		srv.Shutdown(context.Background())
+		for range listeners[1:] {
+			<-served
+		}
 		return exitError
 	case <-ctx.Done():
 	}
-	return shutdown(srv, served, log, f.grace)
+	return shutdown(srv, served, len(listeners), log, f.grace)
+}
+
+// otherLoopback returns the other loopback address on the same port
+// ([::1]:P for 127.0.0.1:P and the reverse), or "" for other addresses.
+func otherLoopback(a net.Addr) string {
+	t, ok := a.(*net.TCPAddr)
+	if !ok || !t.IP.IsLoopback() {
+		return ""
+	}
+	if t.IP.To4() != nil {
+		return net.JoinHostPort("::1", fmt.Sprint(t.Port))
+	}
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(t.Port))
 }
 
 // shutdown stops srv: pending calls get the grace period, a second signal
 // cuts it short.
-func shutdown(srv *server.Server, served chan error, log zerolog.Logger, grace time.Duration) int {
+func shutdown(srv *server.Server, served chan error, listeners int, log zerolog.Logger, grace time.Duration) int {
 	log.Info().Dur("grace", grace).Msg("stopping: answering pending calls (press Ctrl-C again to fail them now)")
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -177,7 +209,9 @@ func shutdown(srv *server.Server, served chan error, log zerolog.Logger, grace t
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		log.Warn().Err(err).Msg("shutdown")
 	}
-	<-served
+	for i := 0; i < listeners; i++ {
+		<-served
+	}
 	return exitOK
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -104,6 +105,20 @@ func TestServeEndToEndOffline(t *testing.T) {
 	rs := startServe(t, nil, "--no-tls", "--provider", "offline")
 	if !strings.HasPrefix(rs.url, "http://localhost:") {
 		t.Fatalf("URL %q", rs.url)
+	}
+	// localhost may resolve to ::1: the server answers there too, when the
+	// machine has IPv6 loopback at all.
+	if probe, err := net.Listen("tcp", "[::1]:0"); err == nil {
+		probe.Close()
+		port := rs.url[strings.LastIndex(rs.url, ":")+1:]
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get("http://[::1]:" + port + "/healthz")
+		if err != nil {
+			t.Fatalf("not listening on [::1]: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("[::1]: status %d", resp.StatusCode)
+		}
 	}
 	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(rs.url, "http")+"/v1/ws", nil)
 	if err != nil {

@@ -12,8 +12,8 @@ import (
 type Fault struct {
 	Endpoint string // an Endpoint… constant; "" matches any request
 
-	// Status answers with this HTTP status and Geoapify's GatewayError body
-	// for it, or Body when set.
+	// Status answers with this HTTP status (500 when unset) and Geoapify's
+	// GatewayError body for it, or Body when set.
 	Status     int
 	Body       string
 	RetryAfter string // Retry-After header value, sent when not empty
@@ -101,6 +101,9 @@ func (s *Server) serveFault(w http.ResponseWriter, endpoint string, f Fault) {
 			w.Write([]byte(`{"results":[{"lat":51.5,"lon":`))
 		}
 	default:
+		if f.Status < 100 || f.Status > 999 {
+			f.Status = http.StatusInternalServerError // a fault with no valid status still fails
+		}
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}

@@ -407,7 +407,11 @@ func TestScriptedFaults(t *testing.T) {
 	if status, _, _ := call(t, s, "GET", "/v1/geocode/search?text=a", withKey, ""); status != 200 {
 		t.Fatalf("after the script: %d", status)
 	}
-	if n := s.Counters().Faults; n["status"] != 2 || n["drop"] != 1 {
+	s.Inject(geoapifytest.Fault{Body: `{"statusCode":500,"error":"Internal Server Error","message":"custom"}`})
+	if status, _, body := call(t, s, "GET", "/v1/geocode/search?text=a", withKey, ""); status != 500 || !strings.Contains(body, "custom") {
+		t.Fatalf("fault without a status: %d %s, want 500 with its body", status, body)
+	}
+	if n := s.Counters().Faults; n["status"] != 3 || n["drop"] != 1 {
 		t.Fatalf("faults %v", n)
 	}
 }

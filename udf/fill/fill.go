@@ -142,14 +142,14 @@ func Fill(ctx context.Context, reg *udf.Registry, in, out string, opt Options) (
 }
 
 func (r *resolver) skip(t *target) Skip {
-	c := &t.sh.cells[t.cell]
-	fr := &t.sh.formulas[c.f]
+	c := r.p.sheets[t.sheet].cells.at(int(t.cell))
+	fr := r.p.sheets[t.sheet].formulas.at(int(c.f))
 	text := fr.text
-	if f, err := r.p.parse(fr); err == nil {
+	if f, err := r.p.parse(fr); err == nil && fr.shape != nil {
 		row, col := splitPos(c.pos)
 		text = f.Shifted(row-fr.shape.row, col-fr.shape.col)
 	}
-	return Skip{Cell: formula.QuoteSheet(t.sh.name) + "!" + cellName(c.pos), Formula: text, Reason: t.reason}
+	return Skip{Cell: formula.QuoteSheet(r.p.sheets[t.sheet].name) + "!" + cellName(c.pos), Formula: text, Reason: r.reasons[t]}
 }
 
 func hasError(v udf.Value) bool {
@@ -195,7 +195,9 @@ func (p *workbookPkg) loadSheet(sh *sheet) error {
 		return &InputError{Path: p.file.Name(), Err: fmt.Errorf("read sheet %q: %w", sh.name, err)}
 	}
 	defer rc.Close()
-	if err := readSheet(sh, rc, len(p.sst)); err != nil {
+	in, stop := readAhead(rc)
+	defer stop()
+	if err := readSheet(p, sh, in); err != nil {
 		return &InputError{Path: p.file.Name(), Err: fmt.Errorf("read sheet %q (%s): %w", sh.name, sh.part, corruptHint(err))}
 	}
 	return nil

@@ -111,6 +111,7 @@ func newTestRegistry(t testing.TB) *testRegistry {
 			}
 			return udf.Number(float64(n))
 		})
+	reg(udf.Spec{Name: "NOTHING"}, func([]udf.Value) udf.Value { return udf.Empty() })
 	return tr
 }
 

@@ -139,9 +139,22 @@ func TestBatchesAcrossCells(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "many.xlsx")
 	writeZip(t, in, parts)
 	reg := newTestRegistry(t)
-	sum, err := Fill(context.Background(), reg.Registry, in, filepath.Join(t.TempDir(), "out.xlsx"), Options{})
+	out := filepath.Join(t.TempDir(), "out.xlsx")
+	sum, err := Fill(context.Background(), reg.Registry, in, out, Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Per-row formulas share one parsed shape; each row must still read its own address.
+	sheet := partText(t, out, "xl/worksheets/sheet1.xml")
+	for _, r := range []int{2, 3, 4, 5, 1234, n + 1} {
+		addr := addrs[r%len(addrs)]
+		wantC := `<v>#N/A</v>`
+		if p, ok := places[addr]; ok {
+			wantC = `<v>` + num(p.lat) + `</v>`
+		}
+		if got := cellXML(sheet, fmt.Sprintf("C%d", r)); !strings.Contains(got, wantC) {
+			t.Errorf("C%d (%s): %s, want %s", r, addr, got, wantC)
+		}
 	}
 	if got, want := reg.invocations(), map[string][]int{"GEOCODE": {4}, "GEOLOCATE": {4}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("invocations %v, want %v", got, want)
@@ -160,5 +173,32 @@ func assertNoPart(t *testing.T, path, name string) {
 	defer zr.Close()
 	if zr.files[name] != nil {
 		t.Errorf("%s still has %s", path, name)
+	}
+}
+
+// A function's blank result is written as empty text, as the add-in shows
+// it live (a blank would read as 0 in Excel).
+func TestBlankResultIsEmptyText(t *testing.T) {
+	parts := acceptanceParts(xlsmMain)
+	for i := range parts {
+		if parts[i].name == "xl/worksheets/sheet1.xml" {
+			parts[i].body = `<worksheet ` + nsMain + `><sheetData><row r="1"><c r="A1"><f>NOTHING()</f></c><c r="B1"><f>IF(NOTHING()="","blank","x")</f></c><c r="C1"><f>LEN(NOTHING())</f></c></row></sheetData></worksheet>`
+		}
+	}
+	in := filepath.Join(t.TempDir(), "in.xlsm")
+	writeZip(t, in, parts)
+	out := filepath.Join(t.TempDir(), "out.xlsm")
+	if _, err := Fill(context.Background(), newTestRegistry(t).Registry, in, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	sheet := partText(t, out, "xl/worksheets/sheet1.xml")
+	for ref, want := range map[string]string{
+		"A1": `<c r="A1" t="str"><f>NOTHING()</f><v></v></c>`,
+		"B1": `<c r="B1" t="str"><f>IF(NOTHING()="","blank","x")</f><v>blank</v></c>`,
+		"C1": `<c r="C1"><f>LEN(NOTHING())</f><v>0</v></c>`,
+	} {
+		if got := cellXML(sheet, ref); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", ref, got, want)
+		}
 	}
 }

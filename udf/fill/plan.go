@@ -64,20 +64,31 @@ func (r *resolver) findTargets(onlyMissing bool) (kept int) {
 	for _, s := range r.reg.Specs() {
 		names = append(names, strings.ToUpper(s.Name)+"(")
 	}
+	// Classify first, so the targets slice is allocated once at its size.
+	n := 0
 	for _, sh := range r.p.sheets {
-		for ci := range sh.cells {
-			c := &sh.cells[ci]
+		for ci := 0; ci < sh.cells.len(); ci++ {
+			c := sh.cells.at(int(ci))
 			if c.f < 0 {
 				continue
 			}
-			fr := &sh.formulas[c.f]
+			fr := sh.formulas.at(int(c.f))
 			if fr.kind == fDataTable {
 				continue
 			}
 			if fr.target == 0 {
 				fr.target = r.classify(fr, names)
 			}
-			if fr.target != 1 {
+			if fr.target == 1 {
+				n++
+			}
+		}
+	}
+	r.targets = make([]target, 0, n)
+	for si, sh := range r.p.sheets {
+		for ci := 0; ci < sh.cells.len(); ci++ {
+			c := sh.cells.at(int(ci))
+			if c.f < 0 || sh.formulas.at(int(c.f)).kind == fDataTable || sh.formulas.at(int(c.f)).target != 1 {
 				continue
 			}
 			if onlyMissing && c.kind != valEmpty && c.kind != valError {
@@ -85,41 +96,40 @@ func (r *resolver) findTargets(onlyMissing bool) (kept int) {
 				continue
 			}
 			c.tgt = int32(len(r.targets))
-			t := target{sh: sh, cell: int32(ci)}
-			if _, err := r.p.parse(fr); err != nil {
-				t.state, t.reason = tSkipped, "cannot read the formula: "+reasonOf(err)
+			r.targets = append(r.targets, target{sheet: int32(si), cell: int32(ci)})
+			if _, err := r.p.parse(sh.formulas.at(int(c.f))); err != nil {
+				r.skipTarget(&r.targets[len(r.targets)-1], "cannot read the formula: "+reasonOf(err))
 			}
-			r.targets = append(r.targets, t)
 		}
 	}
 	return kept
 }
 
-// classify decides whether a formula calls a registered function. A cheap
-// text test comes first; a formula that mentions one but cannot be parsed
-// still counts, so it is reported rather than silently passed over.
+// classify decides whether a formula calls a registered function, once per
+// formula shape. A formula that cannot be parsed counts when its text names
+// one, so it is reported rather than silently passed over.
 func (r *resolver) classify(fr *formulaRec, names []string) int8 {
-	up := strings.ToUpper(fr.text)
-	hit := false
-	for _, n := range names {
-		if strings.Contains(up, n) {
-			hit = true
+	f, err := r.p.parse(fr)
+	if err != nil {
+		for _, n := range names {
+			if containsUpper(fr.text, n) {
+				return 1
+			}
+		}
+		return -1
+	}
+	sp := fr.shape
+	if sp.target != 0 {
+		return sp.target
+	}
+	sp.target = -1
+	for _, c := range f.Calls() {
+		if _, ok := r.registered(c.Name); ok {
+			sp.target = 1
 			break
 		}
 	}
-	if !hit {
-		return -1
-	}
-	f, err := r.p.parse(fr)
-	if err != nil {
-		return 1
-	}
-	for _, c := range f.Calls() {
-		if _, ok := r.registered(c.Name); ok {
-			return 1
-		}
-	}
-	return -1
+	return sp.target
 }
 
 // plan turns computed targets into edits per sheet part. Targets whose
@@ -133,16 +143,16 @@ func (r *resolver) plan(valuesMode bool) map[string][]edit {
 		if t.state != tDone {
 			continue
 		}
-		sh := t.sh
-		c := &sh.cells[t.cell]
-		fr := &sh.formulas[c.f]
+		sh := r.p.sheets[t.sheet]
+		c := sh.cells.at(int(t.cell))
+		fr := sh.formulas.at(int(c.f))
 		row, col := splitPos(c.pos)
 		drop := valuesMode
 		if fr.kind == fShared && !groupOK[cellKey{sh.index, c.f}] {
 			drop = false // removing a shared master would strip its uncomputed children
 		}
 		if t.val.Kind() == udf.KindArray && (len(t.val.Rows()) == 0 || len(t.val.Rows()[0]) == 0) {
-			t.state, t.reason = tSkipped, "the function returned an empty array (Excel shows #CALC!)"
+			r.skipTarget(t, "the function returned an empty array (Excel shows #CALC!)")
 			continue
 		}
 		rows := rowsOf(t.val)
@@ -157,7 +167,7 @@ func (r *resolver) plan(valuesMode bool) map[string][]edit {
 			var reason string
 			eds, reason = r.planSpill(sh, t.cell, tgt, fr, rows, claimed)
 			if reason != "" {
-				t.state, t.reason = tSkipped, reason
+				r.skipTarget(t, reason)
 				continue
 			}
 			eds[0].flags |= dropFlag
@@ -201,7 +211,7 @@ func (r *resolver) plan(valuesMode bool) map[string][]edit {
 // newly covers must be empty (otherwise Excel would show #SPILL!, and fill
 // leaves the cell alone).
 func (r *resolver) planSpill(sh *sheet, ci, tgt int32, fr *formulaRec, rows [][]udf.Value, claimed map[posKey]bool) ([]edit, string) {
-	c := &sh.cells[ci]
+	c := sh.cells.at(int(ci))
 	row, col := splitPos(c.pos)
 	h, w := len(rows), len(rows[0])
 	if row+h-1 > formula.MaxRows || col+w-1 > formula.MaxCols {
@@ -221,10 +231,10 @@ func (r *resolver) planSpill(sh *sheet, ci, tgt int32, fr *formulaRec, rows [][]
 			rr, cc := row+i, col+j
 			p := makePos(rr, cc)
 			if !inOld(rr, cc) {
-				if a, ok := sh.spill[p]; ok && a != ci {
-					return nil, "spill range blocked by the array formula at " + cellName(sh.cells[a].pos)
+				if a, ok := sh.anchorOf(p); ok && a != ci {
+					return nil, "spill range blocked by the array formula at " + cellName(sh.cells.at(int(a)).pos)
 				}
-				if k := sh.cellAt(p); k >= 0 && (sh.cells[k].f >= 0 || sh.cells[k].kind != valEmpty) {
+				if k := sh.cellAt(p); k >= 0 && (sh.cells.at(int(k)).f >= 0 || sh.cells.at(int(k)).kind != valEmpty) {
 					return nil, "spill range blocked by " + cellName(p)
 				}
 				if claimed[posKey{sh.index, p}] {
@@ -259,9 +269,9 @@ func (r *resolver) planSpill(sh *sheet, ci, tgt int32, fr *formulaRec, rows [][]
 func (r *resolver) sharedGroupsDone() map[cellKey]bool {
 	ok := map[cellKey]bool{}
 	for _, sh := range r.p.sheets {
-		for i := range sh.cells {
-			c := &sh.cells[i]
-			if c.f < 0 || sh.formulas[c.f].kind != fShared {
+		for i := 0; i < sh.cells.len(); i++ {
+			c := sh.cells.at(int(i))
+			if c.f < 0 || sh.formulas.at(int(c.f)).kind != fShared {
 				continue
 			}
 			k := cellKey{sh.index, c.f}
@@ -305,4 +315,25 @@ func cellValue(v udf.Value) udf.Value {
 		return udf.Number(0)
 	}
 	return v
+}
+
+// containsUpper reports whether s contains the upper-case ASCII word w,
+// ignoring case, without allocating.
+func containsUpper(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		j := 0
+		for ; j < len(w); j++ {
+			c := s[i+j]
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			if c != w[j] {
+				break
+			}
+		}
+		if j == len(w) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,7 +1,6 @@
 package fill
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -19,11 +18,16 @@ const (
 
 // target is a formula cell that calls a registered function.
 type target struct {
-	sh     *sheet
-	cell   int32
-	state  uint8
-	val    udf.Value
-	reason string
+	cell  int32 // index in its sheet's cells
+	sheet int32 // index in the workbook's sheets
+	state uint8
+	val   udf.Value
+}
+
+// skipTarget gives up on a target, saying why.
+func (r *resolver) skipTarget(t *target, reason string) {
+	t.state = tSkipped
+	r.reasons[t] = reason
 }
 
 // resolver evaluates targets: it is the formula.Env of a fill run.
@@ -32,6 +36,7 @@ type resolver struct {
 	reg     *udf.Registry
 	preview bool
 	targets []target
+	reasons map[*target]string // why skipped targets were given up
 
 	memo  map[string]udf.Value // call key → result
 	need  map[string]udf.Call  // calls wanted this round, by key
@@ -56,7 +61,7 @@ type otherVal struct {
 var errVisiting = errors.New("visiting")
 
 func newResolver(p *workbookPkg, reg *udf.Registry) *resolver {
-	return &resolver{p: p, reg: reg, memo: map[string]udf.Value{}, other: map[cellKey]otherVal{},
+	return &resolver{p: p, reg: reg, memo: map[string]udf.Value{}, other: map[cellKey]otherVal{}, reasons: map[*target]string{},
 		taint: map[cellKey]uint8{}, names: map[string]*formula.Formula{}}
 }
 
@@ -150,15 +155,15 @@ func (r *resolver) Cell(sheetName string, row, col int) (udf.Value, error) {
 		return udf.Value{}, fmt.Errorf("%w: no worksheet named %q", formula.ErrUnsupported, sheetName)
 	}
 	pos := makePos(row, col)
-	if a, ok := sh.spill[pos]; ok && !r.kept(sh, a) {
-		ar, ac := splitPos(sh.cells[a].pos)
+	if a, ok := sh.anchorOf(pos); ok && !r.kept(sh, a) {
+		ar, ac := splitPos(sh.cells.at(int(a)).pos)
 		v, err := r.formulaValue(sh, a)
 		if err != nil {
 			return v, err
 		}
 		if v.Kind() != udf.KindArray {
-			if ci := sh.cellAt(pos); ci >= 0 && sh.cells[ci].tgt < 0 && sh.cells[a].tgt < 0 {
-				return sh.storedValue(&sh.cells[ci], r.p.sst)
+			if ci := sh.cellAt(pos); ci >= 0 && sh.cells.at(int(ci)).tgt < 0 && sh.cells.at(int(a)).tgt < 0 {
+				return sh.storedValue(sh.cells.at(int(ci)), r.p.sst)
 			}
 			return udf.Empty(), nil
 		}
@@ -175,7 +180,7 @@ func (r *resolver) Cell(sheetName string, row, col int) (udf.Value, error) {
 		}
 		return udf.Empty(), nil
 	}
-	c := &sh.cells[ci]
+	c := sh.cells.at(int(ci))
 	if c.f < 0 {
 		if c.kind == valEmpty && r.emptyReads != nil {
 			r.emptyReads[posKey{sh.index, pos}] = struct{}{}
@@ -199,7 +204,7 @@ func (r *resolver) Cell(sheetName string, row, col int) (udf.Value, error) {
 // or another formula evaluated here, or — when it is beyond this evaluator
 // and does not depend on any target — its cached value.
 func (r *resolver) formulaValue(sh *sheet, ci int32) (udf.Value, error) {
-	c := &sh.cells[ci]
+	c := sh.cells.at(int(ci))
 	if c.tgt >= 0 {
 		t := &r.targets[c.tgt]
 		switch t.state {
@@ -236,14 +241,14 @@ func (r *resolver) formulaValue(sh *sheet, ci int32) (udf.Value, error) {
 // kept reports a function cell left out by --only-missing: its cached
 // values stand, for it and its spill range.
 func (r *resolver) kept(sh *sheet, ci int32) bool {
-	c := &sh.cells[ci]
-	return c.tgt < 0 && c.f >= 0 && sh.formulas[c.f].target == 1
+	c := sh.cells.at(int(ci))
+	return c.tgt < 0 && c.f >= 0 && sh.formulas.at(int(c.f)).target == 1
 }
 
 // evalCell evaluates the formula of a cell at its own position.
 func (r *resolver) evalCell(sh *sheet, ci int32) (udf.Value, error) {
-	c := &sh.cells[ci]
-	fr := &sh.formulas[c.f]
+	c := sh.cells.at(int(ci))
+	fr := sh.formulas.at(int(c.f))
 	f, err := r.p.parse(fr)
 	if err != nil {
 		return udf.Value{}, err
@@ -257,6 +262,7 @@ type shape struct {
 	f        *formula.Formula
 	err      error
 	row, col int
+	target   int8 // 0 not checked, 1 calls a registered function, -1 does not
 }
 
 // parse returns a formula's tree. Formulas that differ only by where they
@@ -283,238 +289,8 @@ func (p *workbookPkg) parse(fr *formulaRec) (*formula.Formula, error) {
 		p.shapes[string(key)] = sp
 	}
 	fr.shape = sp
+	if sp.err == nil {
+		fr.text = "" // the shape's text, shifted, gives it back; a million rows save the copies
+	}
 	return sp.f, sp.err
-}
-
-// tainted reports whether a formula cell may depend on a target, so that
-// its cached value may be stale. Anything it cannot follow counts as tainted.
-func (r *resolver) tainted(sh *sheet, ci int32) bool {
-	key := cellKey{sh.index, ci}
-	switch r.taint[key] {
-	case 1, 3:
-		return true
-	case 2:
-		return false
-	}
-	r.taint[key] = 1
-	res := r.computeTaint(sh, ci)
-	r.taint[key] = 2
-	if res {
-		r.taint[key] = 3
-	}
-	return res
-}
-
-func (r *resolver) computeTaint(sh *sheet, ci int32) bool {
-	c := &sh.cells[ci]
-	if c.tgt >= 0 {
-		return true
-	}
-	if a, ok := sh.spill[c.pos]; ok && a != ci {
-		return r.tainted(sh, a)
-	}
-	if c.f < 0 {
-		return false
-	}
-	fr := &sh.formulas[c.f]
-	f, err := r.p.parse(fr)
-	if err != nil {
-		return true
-	}
-	row, col := splitPos(c.pos)
-	return r.nodeTainted(f.Root, sh, row-fr.shape.row, col-fr.shape.col, 0)
-}
-
-func (r *resolver) nodeTainted(n formula.Node, sh *sheet, dr, dc, depth int) bool {
-	if depth > 32 {
-		return true
-	}
-	tainted := false
-	formula.Walk(n, func(n formula.Node) {
-		if tainted {
-			return
-		}
-		switch x := n.(type) {
-		case formula.RefNode:
-			ref, ok := x.Ref.Shift(dr, dc)
-			if !ok || ref.Kind == formula.RefError || ref.External != "" {
-				return
-			}
-			target := sh
-			if ref.Sheet != "" {
-				if target = r.p.sheetByName(ref.Sheet); target == nil {
-					return
-				}
-			}
-			tainted = r.rangeTainted(target, ref)
-		case formula.NameNode:
-			if x.Name.Structured || x.Name.External != "" {
-				tainted = x.Name.Structured
-				return
-			}
-			scope := sh.name
-			if x.Name.Sheet != "" {
-				scope = x.Name.Sheet
-			}
-			def, err := r.DefinedName(scope, x.Name.Name)
-			if err != nil {
-				tainted = true
-				return
-			}
-			tainted = r.nodeTainted(def.Root, sh, 0, 0, depth+1)
-		case *formula.CallNode:
-			if _, ok := r.registered(x.Name); ok {
-				tainted = true
-			}
-		}
-	})
-	return tainted
-}
-
-// rangeTainted checks the existing cells of a range, row by row.
-func (r *resolver) rangeTainted(sh *sheet, ref formula.Ref) bool {
-	if sh.part == "" {
-		return false
-	}
-	for row := ref.R1; row <= ref.R2; row++ {
-		i := sh.cellAt(makePos(row, ref.C1))
-		if i < 0 {
-			i = searchFrom(sh, makePos(row, ref.C1))
-		}
-		for ; i < len(sh.cells) && sh.cells[i].pos <= makePos(row, ref.C2); i++ {
-			if r.tainted(sh, int32(i)) {
-				return true
-			}
-		}
-		// Skip rows with no cells quickly: jump to the next row that has any.
-		if i < len(sh.cells) {
-			next, _ := splitPos(sh.cells[i].pos)
-			if next > row+1 {
-				row = next - 1
-			}
-		} else {
-			break
-		}
-	}
-	return false
-}
-
-func searchFrom(sh *sheet, pos uint64) int {
-	lo, hi := 0, len(sh.cells)
-	for lo < hi {
-		m := (lo + hi) / 2
-		if sh.cells[m].pos < pos {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
-}
-
-// run evaluates every pending target, in rounds: each round evaluates what
-// it can, gathers the registered calls still missing from every cell, and
-// computes them all with one CallMany so the engine can batch them.
-func (r *resolver) run(ctx context.Context, progress func(done, unique int)) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		r.need = map[string]udf.Call{}
-		r.other = map[cellKey]otherVal{} // other formulas may read targets finished last round
-		changed, pending := false, 0
-		for i := range r.targets {
-			t := &r.targets[i]
-			if t.state != tPending {
-				continue
-			}
-			v, err := r.evalCell(t.sh, t.cell)
-			switch {
-			case err == nil:
-				t.state, t.val, changed = tDone, v, true
-			case errors.Is(err, formula.ErrPending):
-				pending++
-			default:
-				t.state, t.reason, changed = tSkipped, reasonOf(err), true
-			}
-		}
-		if progress != nil {
-			progress(r.done(), len(r.memo))
-		}
-		if len(r.need) == 0 {
-			if pending == 0 {
-				return nil
-			}
-			if !changed {
-				for i := range r.targets {
-					if t := &r.targets[i]; t.state == tPending {
-						t.state, t.reason = tSkipped, "circular reference between function cells"
-					}
-				}
-				return nil
-			}
-			continue
-		}
-		keys := make([]string, 0, len(r.need))
-		calls := make([]udf.Call, 0, len(r.need))
-		for k, c := range r.need {
-			keys = append(keys, k)
-			calls = append(calls, c)
-		}
-		res := r.reg.CallMany(ctx, calls)
-		if len(res) != len(calls) {
-			return fmt.Errorf("the engine answered %d of %d calls", len(res), len(calls))
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for i, k := range keys {
-			r.memo[k] = blankAsText(res[i])
-		}
-	}
-}
-
-func (r *resolver) done() int {
-	n := 0
-	for i := range r.targets {
-		if r.targets[i].state != tPending {
-			n++
-		}
-	}
-	return n
-}
-
-func reasonOf(err error) string {
-	s := err.Error()
-	s = strings.TrimPrefix(s, formula.ErrUnsupported.Error()+": ")
-	return s
-}
-
-// blankAsText turns blank results into empty text, which is how the add-in
-// hands them to Excel (null would show as 0), so a filled cell looks the same
-// as one computed live.
-func blankAsText(v udf.Value) udf.Value {
-	switch v.Kind() {
-	case udf.KindEmpty:
-		return udf.Text("")
-	case udf.KindArray:
-		blank := false
-		for _, row := range v.Rows() {
-			for _, c := range row {
-				blank = blank || c.IsEmpty()
-			}
-		}
-		if !blank {
-			return v
-		}
-		rows := make([][]udf.Value, len(v.Rows()))
-		for i, row := range v.Rows() {
-			rows[i] = make([]udf.Value, len(row))
-			for j, c := range row {
-				rows[i][j] = blankAsText(c)
-			}
-		}
-		return udf.Array(rows)
-	}
-	return v
 }

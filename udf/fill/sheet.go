@@ -19,10 +19,10 @@ type sheet struct {
 	name  string
 	part  string // zip part name; "" for chart and other non-work sheets
 
-	cells    []cellRec // sorted by pos (row-major), as the XML stores them
-	formulas []formulaRec
+	cells    chunked[cellRec] // sorted by pos (row-major), as the XML stores them
+	formulas chunked[formulaRec]
 	strs     []string         // text values and error codes, by cellRec.data
-	spill    map[uint64]int32 // cell pos → index of the array formula cell that covers it
+	spill    map[uint64]int32 // anchors of array-range positions that have no cell (see anchorOf)
 	ordered  bool             // the XML listed cells in row-major order
 }
 
@@ -41,12 +41,33 @@ const flagDynamic uint8 = 1 // the cell has cm: Excel 365's dynamic-array metada
 
 // cellRec is one <c> element. 32 bytes.
 type cellRec struct {
-	pos   uint64 // row<<16 | col
-	data  uint64 // float64 bits, or a string index
-	f     int32  // index into sheet.formulas, -1 for none
-	tgt   int32  // index into the run's targets, -1 for none
-	kind  uint8
-	flags uint8
+	pos    uint64 // row<<16 | col
+	data   uint64 // float64 bits, or a string index
+	f      int32  // index into sheet.formulas, -1 for none
+	tgt    int32  // index into the run's targets, -1 for none
+	anchor int32  // for a cell in an array formula's range, the formula's cell; else -1
+	kind   uint8
+	flags  uint8
+}
+
+// anchorOf returns the array formula cell whose range covers pos, if any.
+func (s *sheet) anchorOf(pos uint64) (int32, bool) {
+	if ci := s.cellAt(pos); ci >= 0 {
+		if a := s.cells.at(ci).anchor; a >= 0 {
+			return a, true
+		}
+	}
+	a, ok := s.spill[pos]
+	return a, ok
+}
+
+// setAnchor records that the array formula cell a covers pos.
+func (s *sheet) setAnchor(pos uint64, a int32) {
+	if ci := s.cellAt(pos); ci >= 0 {
+		s.cells.at(ci).anchor = a
+		return
+	}
+	s.spill[pos] = a
 }
 
 func makePos(row, col int) uint64  { return uint64(row)<<16 | uint64(col) }
@@ -74,8 +95,8 @@ type formulaRec struct {
 
 // cellAt returns the index of the cell at pos, or -1.
 func (s *sheet) cellAt(pos uint64) int {
-	i := sort.Search(len(s.cells), func(i int) bool { return s.cells[i].pos >= pos })
-	if i < len(s.cells) && s.cells[i].pos == pos {
+	i := sort.Search(s.cells.len(), func(i int) bool { return s.cells.at(int(i)).pos >= pos })
+	if i < s.cells.len() && s.cells.at(int(i)).pos == pos {
 		return i
 	}
 	return -1
@@ -106,6 +127,7 @@ func (s *sheet) storedValue(c *cellRec, sst []string) (udf.Value, error) {
 
 // cellReader is the state of reading one sheet's XML.
 type cellReader struct {
+	p      *workbookPkg
 	s      *sheet
 	sst    int
 	row    int
@@ -133,8 +155,8 @@ type fixup struct {
 }
 
 // readSheet reads a worksheet's cells, formulas and cached values.
-func readSheet(s *sheet, r io.Reader, sstLen int) error {
-	cr := &cellReader{s: s, sst: sstLen, masters: map[int32]int32{}}
+func readSheet(p *workbookPkg, s *sheet, r io.Reader) error {
+	cr := &cellReader{p: p, s: s, sst: len(p.sst), masters: map[int32]int32{}}
 	s.spill = map[uint64]int32{}
 	s.ordered = true
 	sc := newScanner(r)
@@ -173,10 +195,10 @@ func readSheet(s *sheet, r io.Reader, sstLen int) error {
 		if !ok {
 			return fmt.Errorf("shared formula %d has no master", fx.si)
 		}
-		s.cells[fx.cell].f = m
+		s.cells.at(int(fx.cell)).f = m
 	}
 	if !s.ordered {
-		sort.SliceStable(s.cells, func(i, j int) bool { return s.cells[i].pos < s.cells[j].pos })
+		sort.Stable(sortable[cellRec]{&s.cells, func(a, b *cellRec) bool { return a.pos < b.pos }})
 	}
 	return cr.indexArrays()
 }
@@ -292,7 +314,7 @@ func (cr *cellReader) startCell(t token) error {
 	if cr.as, err = attrs(t.raw, cr.as); err != nil {
 		return err
 	}
-	cr.cur = cellRec{f: -1, tgt: -1}
+	cr.cur = cellRec{f: -1, tgt: -1, anchor: -1}
 	cr.tAttr = ""
 	cr.hasV, cr.hasF = false, false
 	cr.inCell = true
@@ -346,14 +368,17 @@ func (cr *cellReader) endF() error {
 			}
 			return nil
 		}
-		cr.masters[rec.si] = int32(len(s.formulas))
+		cr.masters[rec.si] = int32(s.formulas.len())
 	case "array":
 		rec.kind = fArray
 	case "dataTable":
 		rec.kind = fDataTable
 	}
-	cr.cur.f = int32(len(s.formulas))
-	s.formulas = append(s.formulas, rec)
+	// Parsed now, by shape: the text of a million per-row formulas need not
+	// be kept (parse drops it once the shape holds the tree).
+	cr.p.parse(&rec)
+	cr.cur.f = int32(s.formulas.len())
+	s.formulas.add(rec)
 	return nil
 }
 
@@ -414,14 +439,14 @@ func (cr *cellReader) endCell() error {
 		cr.s.strs = append(cr.s.strs, decodeXEscapes(text))
 	}
 	s := cr.s
-	if n := len(s.cells); n > 0 && s.cells[n-1].pos >= cr.cur.pos {
+	if n := s.cells.len(); n > 0 && s.cells.at(int(n-1)).pos >= cr.cur.pos {
 		s.ordered = false
 	}
 	if cr.cur.f == -2 {
-		cr.fixups = append(cr.fixups, fixup{cell: len(s.cells), si: int32(siOf(cr))})
+		cr.fixups = append(cr.fixups, fixup{cell: s.cells.len(), si: int32(siOf(cr))})
 		cr.cur.f = -1
 	}
-	s.cells = append(s.cells, cr.cur)
+	s.cells.add(cr.cur)
 	return nil
 }
 
@@ -437,12 +462,12 @@ func (cr *cellReader) indexArrays() error {
 	if cr.fixups != nil && !s.ordered {
 		return errors.New("shared formulas in a sheet whose cells are out of order")
 	}
-	for i := range s.cells {
-		c := &s.cells[i]
-		if c.f < 0 || s.formulas[c.f].kind != fArray {
+	for i := 0; i < s.cells.len(); i++ {
+		c := s.cells.at(int(i))
+		if c.f < 0 || s.formulas.at(int(c.f)).kind != fArray {
 			continue
 		}
-		r1, c1, r2, c2, ok := formula.ParseRange(s.formulas[c.f].ref)
+		r1, c1, r2, c2, ok := formula.ParseRange(s.formulas.at(int(c.f)).ref)
 		if !ok {
 			continue
 		}
@@ -452,7 +477,7 @@ func (cr *cellReader) indexArrays() error {
 		for r := r1; r <= r2; r++ {
 			for col := c1; col <= c2; col++ {
 				if p := makePos(r, col); p != c.pos {
-					s.spill[p] = int32(i)
+					s.setAnchor(p, int32(i))
 				}
 			}
 		}

@@ -30,7 +30,7 @@ func (r *resolver) compute(ctx context.Context, progress func(done, unique int))
 		if round == maxSettleRounds {
 			for i := range r.targets {
 				if t := &r.targets[i]; t.state == tDone {
-					t.state, t.reason = tSkipped, "results keep changing as dynamic arrays spill"
+					r.skipTarget(t, "results keep changing as dynamic arrays spill")
 				}
 			}
 			return nil
@@ -50,9 +50,9 @@ func (r *resolver) settleSpills() (rerun bool) {
 		if t.state != tDone {
 			continue
 		}
-		sh := t.sh
-		c := &sh.cells[t.cell]
-		fr := &sh.formulas[c.f]
+		sh := r.p.sheets[t.sheet]
+		c := sh.cells.at(int(t.cell))
+		fr := sh.formulas.at(int(c.f))
 		if fr.kind != fArray || c.flags&flagDynamic == 0 {
 			continue
 		}
@@ -67,7 +67,7 @@ func (r *resolver) settleSpills() (rerun bool) {
 			continue
 		}
 		if row+h-1 > formula.MaxRows || col+w-1 > formula.MaxCols {
-			t.state, t.reason = tSkipped, "the result does not fit on the sheet"
+			r.skipTarget(t, "the result does not fit on the sheet")
 			rerun = true
 			continue
 		}
@@ -79,14 +79,14 @@ func (r *resolver) settleSpills() (rerun bool) {
 					continue
 				}
 				p := makePos(rr, cc)
-				if a, ok := sh.spill[p]; ok {
+				if a, ok := sh.anchorOf(p); ok {
 					if a == t.cell {
 						continue // grown in an earlier settle round
 					}
-					blocked = "spill range blocked by the array formula at " + cellName(sh.cells[a].pos)
+					blocked = "spill range blocked by the array formula at " + cellName(sh.cells.at(int(a)).pos)
 					break
 				}
-				if k := sh.cellAt(p); k >= 0 && (sh.cells[k].f >= 0 || sh.cells[k].kind != valEmpty) {
+				if k := sh.cellAt(p); k >= 0 && (sh.cells.at(int(k)).f >= 0 || sh.cells.at(int(k)).kind != valEmpty) {
 					blocked = "spill range blocked by " + cellName(p) + " (Excel would show #SPILL!)"
 					break
 				}
@@ -94,12 +94,12 @@ func (r *resolver) settleSpills() (rerun bool) {
 			}
 		}
 		if blocked != "" {
-			t.state, t.reason = tSkipped, blocked
+			r.skipTarget(t, blocked)
 			rerun = true
 			continue
 		}
 		for _, p := range grown {
-			sh.spill[p] = t.cell
+			sh.setAnchor(p, t.cell)
 			if _, read := r.emptyReads[posKey{sh.index, p}]; read {
 				rerun = true
 			}

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,11 @@ import (
 // are (zip.Writer.Copy), in the original order.
 func (p *workbookPkg) write(ctx context.Context, w io.Writer, r *resolver, edits map[string][]edit, opt Options) error {
 	zw := zip.NewWriter(w)
+	// Rewritten sheets are compressed for speed: on a large sheet the best
+	// ratio costs seconds and saves little. Copied entries keep their bytes.
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, flate.BestSpeed)
+	})
 	dropCalc := opt.Values && p.calcPath != "" && len(edits) > 0
 	for _, zf := range p.zr.File {
 		if err := ctx.Err(); err != nil {
@@ -28,7 +34,10 @@ func (p *workbookPkg) write(ctx context.Context, w io.Writer, r *resolver, edits
 		switch {
 		case edits[name] != nil:
 			err = p.rewrite(zw, zf, func(dst io.Writer, src io.Reader) error {
-				return spliceSheet(ctx, dst, src, r, edits[name], opt.Values)
+				in, stop := readAhead(src)
+				defer stop()
+				out, finish := writeBehind(dst)
+				return finish(spliceSheet(ctx, out, in, r, edits[name], opt.Values))
 			})
 		case dropCalc && name == p.calcPath:
 			// --values removes formulas, so Excel's calculation chain would

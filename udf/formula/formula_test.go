@@ -338,3 +338,40 @@ func TestGeneralText(t *testing.T) {
 		}
 	}
 }
+
+func TestShapeKey(t *testing.T) {
+	key := func(src string, row, col int) string {
+		k, err := ShapeKey(nil, src, row, col)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		return string(k)
+	}
+	same := [][2]struct {
+		src      string
+		row, col int
+	}{
+		{{`GEOCODE(A2,"city")`, 2, 2}, {`GEOCODE(A3,"city")`, 3, 2}},
+		{{`IF(A2="","",G(A2))&$B$1`, 2, 3}, {`IF(B9="","",G(B9))&$B$1`, 9, 4}},
+		{{`SUM(A:A)+Sheet2!C5`, 5, 1}, {`SUM(A:A)+Sheet2!C6`, 6, 1}},
+	}
+	for _, p := range same {
+		if a, b := key(p[0].src, p[0].row, p[0].col), key(p[1].src, p[1].row, p[1].col); a != b {
+			t.Errorf("%s and %s should share a shape", p[0].src, p[1].src)
+		}
+	}
+	differ := [][2]struct {
+		src      string
+		row, col int
+	}{
+		{{`GEOCODE(A2,"city")`, 2, 2}, {`GEOCODE(A2,"city")`, 3, 2}},     // same text, moved: A2 is now two rows up
+		{{`GEOCODE(A2,"city")`, 2, 2}, {`GEOCODE(A3,"town")`, 3, 2}},     // a literal differs
+		{{`GEOCODE($A$2,"city")`, 2, 2}, {`GEOCODE($A$3,"city")`, 3, 2}}, // absolute references do not move
+		{{`GEOCODE(A2,"city")`, 2, 2}, {`GEOCODE(Data!A3,"city")`, 3, 2}},
+	}
+	for _, p := range differ {
+		if a, b := key(p[0].src, p[0].row, p[0].col), key(p[1].src, p[1].row, p[1].col); a == b {
+			t.Errorf("%s at %d and %s at %d should not share a shape", p[0].src, p[0].row, p[1].src, p[1].row)
+		}
+	}
+}

@@ -177,3 +177,27 @@ func TestUpstreamFailuresAgainstFake(t *testing.T) {
 		})
 	}
 }
+
+// A workbook's worth of calls arriving together (the filler, a frame from
+// the add-in) costs exactly ceil(unique / 1000) batch jobs.
+func TestCallManyGeolocateAgainstFake(t *testing.T) {
+	const calls, unique = 10_000, 2_000
+	fake := geoapifytest.NewServer(geoapifytest.Options{APIKey: "test-key", Lookup: houseLookup, DoneAtOnce: true})
+	defer fake.Close()
+	r, _ := newTestRegistry(t, Options{Geocoder: newFakeClient(t, fake.URL), Scope: "geoapify@test"})
+	cs := make([]udf.Call, calls)
+	for i := range cs {
+		cs[i] = udf.Call{Fn: "GEOLOCATE", Args: []udf.Value{udf.Text(spelling(i%unique, i/unique))}}
+	}
+	res := r.CallMany(context.Background(), cs)
+	for i, v := range res {
+		lat, lon := housePosition(i % unique)
+		if v.Kind() != udf.KindArray || v.Rows()[0][0].Num() != lat || v.Rows()[0][1].Num() != lon {
+			t.Fatalf("call %d = %v %q", i, v, v.Message())
+		}
+	}
+	c := fake.Counters()
+	if c.JobsSubmitted != 2 || c.AddressesCharged != unique {
+		t.Fatalf("%d jobs (sizes %v), %d addresses charged; want 2 jobs, %d addresses", c.JobsSubmitted, c.JobSizes, c.AddressesCharged, unique)
+	}
+}

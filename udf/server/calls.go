@@ -40,6 +40,9 @@ type call struct {
 type frameBatch struct {
 	g        *group
 	affected []*group
+	read     time.Time // when the frame was read: its calls' start
+	// slab holds the frame's calls, one allocation for all of them.
+	slab []call
 }
 
 // addCall accepts a call into fb, first waiting for room under the cap
@@ -83,10 +86,15 @@ func (ss *session) addCall(fb *frameBatch, m *inMessage) bool {
 	ss.unanswered++
 	if m.argErr != "" {
 		ss.appendLocked(outItem{id: id, v: udf.Error(udf.ErrValue, m.argErr)})
+		s.metrics.wsErrors.Inc()
 		return true
 	}
-	c := &call{id: id, g: fb.g, start: time.Now(),
-		uc: udf.Call{Fn: m.Fn, Args: m.Values, Preview: m.Preview, Caller: m.Caller}}
+	if len(fb.slab) == cap(fb.slab) {
+		fb.slab = make([]call, 0, 16)
+	}
+	fb.slab = append(fb.slab, call{id: id, g: fb.g, start: fb.read,
+		uc: udf.Call{Fn: m.Fn, Args: m.Values, Preview: m.Preview, Caller: m.Caller}})
+	c := &fb.slab[len(fb.slab)-1]
 	ss.calls[id] = c
 	fb.g.calls = append(fb.g.calls, c)
 	s.metrics.pending.Inc()

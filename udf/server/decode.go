@@ -2,11 +2,8 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/xlbatch/xlbatch/udf"
 )
@@ -29,8 +26,6 @@ type decoder struct {
 	// call of a known function allocates no string for its name.
 	names map[string]string
 }
-
-var errSyntax = errors.New("syntax error")
 
 // decodeFrame decodes a frame: one message object or an array of them.
 func decodeFrame(data []byte, names map[string]string) ([]inMessage, error) {
@@ -121,7 +116,7 @@ func (d *decoder) message(m *inMessage) error {
 		return nil
 	}
 	for {
-		key, err := d.str()
+		key, err := d.strBytes()
 		if err != nil {
 			return err
 		}
@@ -130,7 +125,7 @@ func (d *decoder) message(m *inMessage) error {
 			return d.errorf("expected : after an object key")
 		}
 		d.space()
-		switch key {
+		switch string(key) {
 		case "type":
 			m.Type, err = d.internField("type")
 		case "id":
@@ -188,17 +183,22 @@ func (d *decoder) strField(name string) (string, error) {
 // internField reads a string field whose values repeat (type, fn)
 // without allocating for values seen before.
 func (d *decoder) internField(name string) (string, error) {
-	start := d.pos
-	s, err := d.strField(name)
-	if err != nil || d.names == nil {
-		return s, err
+	if d.literal("null") {
+		return "", nil
 	}
-	raw := d.data[start:d.pos]
-	if v, ok := d.names[string(raw)]; ok {
+	if d.peek() != '"' {
+		return "", d.errorf("%q must be a string", name)
+	}
+	b, err := d.strBytes()
+	if err != nil {
+		return "", err
+	}
+	if v, ok := d.names[string(b)]; ok {
 		return v, nil
 	}
-	if len(d.names) < 256 {
-		d.names[string(raw)] = s
+	s := string(b)
+	if d.names != nil && len(d.names) < 256 {
+		d.names[s] = s
 	}
 	return s, nil
 }
@@ -278,372 +278,4 @@ func (d *decoder) args(m *inMessage) error {
 			return d.errorf(`expected , or ] in "args"`)
 		}
 	}
-}
-
-// value reads one spreadsheet value at nesting depth (0: an argument, 1: a
-// row, 2: a cell). bad describes valid JSON that is not a protocol value.
-func (d *decoder) value(depth int) (v udf.Value, bad string, err error) {
-	switch c := d.peek(); {
-	case c == '"':
-		s, err := d.str()
-		return udf.Text(s), "", err
-	case c == '-' || (c >= '0' && c <= '9'):
-		start := d.pos
-		if err := d.number(); err != nil {
-			return v, "", err
-		}
-		f, perr := strconv.ParseFloat(string(d.data[start:d.pos]), 64)
-		if perr != nil {
-			return v, "number out of range", nil
-		}
-		return udf.Number(f), "", nil
-	case d.literal("true"):
-		return udf.Bool(true), "", nil
-	case d.literal("false"):
-		return udf.Bool(false), "", nil
-	case d.literal("null"):
-		return udf.Empty(), "", nil
-	case c == '{':
-		return d.errorValue()
-	case c == '[':
-		if depth >= 2 {
-			err := d.skip()
-			return v, "arrays cannot be nested", err
-		}
-		return d.array(depth)
-	}
-	return v, "", d.errorf("invalid value")
-}
-
-// array reads a range: an array of rows of scalars, never ragged.
-func (d *decoder) array(depth int) (udf.Value, string, error) {
-	// depth is 0 here: value refuses arrays inside cells.
-	d.pos++                 // [
-	rows := [][]udf.Value{} // empty, not nil, as udf.Value's own decoding gives
-	bad := ""
-	d.space()
-	if d.peek() == ']' {
-		d.pos++
-		return udf.Array(rows), "", nil
-	}
-	for {
-		if d.peek() != '[' {
-			if err := d.skip(); err != nil {
-				return udf.Value{}, "", err
-			}
-			if bad == "" {
-				bad = "an array value must be an array of rows"
-			}
-		} else {
-			d.pos++
-			row := []udf.Value{}
-			d.space()
-			if d.peek() == ']' {
-				d.pos++
-			} else {
-				for {
-					cell, cbad, err := d.value(depth + 2)
-					if err != nil {
-						return udf.Value{}, "", err
-					}
-					if cbad != "" && bad == "" {
-						bad = cbad
-					}
-					row = append(row, cell)
-					d.space()
-					c := d.next()
-					if c == ']' {
-						break
-					}
-					if c != ',' {
-						d.pos--
-						return udf.Value{}, "", d.errorf("expected , or ] in a row")
-					}
-					d.space()
-				}
-			}
-			if len(rows) > 0 && len(row) != len(rows[0]) && bad == "" {
-				bad = fmt.Sprintf("ragged array: row %d has %d values, row 1 has %d", len(rows)+1, len(row), len(rows[0]))
-			}
-			rows = append(rows, row)
-		}
-		d.space()
-		c := d.next()
-		if c == ']' {
-			break
-		}
-		if c != ',' {
-			d.pos--
-			return udf.Value{}, "", d.errorf("expected , or ] in an array")
-		}
-		d.space()
-	}
-	return udf.Array(rows), bad, nil
-}
-
-// errorValue reads {"error": code, "message": optional}.
-func (d *decoder) errorValue() (udf.Value, string, error) {
-	d.pos++ // {
-	var code, msg string
-	hasCode, bad := false, ""
-	d.space()
-	if d.peek() == '}' {
-		d.pos++
-		return udf.Value{}, `an object value must be {"error": code}`, nil
-	}
-	for {
-		key, err := d.str()
-		if err != nil {
-			return udf.Value{}, "", err
-		}
-		d.space()
-		if d.next() != ':' {
-			d.pos--
-			return udf.Value{}, "", d.errorf("expected : after an object key")
-		}
-		d.space()
-		switch {
-		case key == "error" && d.peek() == '"':
-			code, err = d.str()
-			hasCode = true
-		case key == "message" && d.peek() == '"':
-			msg, err = d.str()
-		default:
-			err = d.skip()
-			if key == "error" || key == "message" {
-				bad = "an error's code and message must be strings"
-			}
-		}
-		if err != nil {
-			return udf.Value{}, "", err
-		}
-		d.space()
-		c := d.next()
-		if c == '}' {
-			break
-		}
-		if c != ',' {
-			d.pos--
-			return udf.Value{}, "", d.errorf("expected , or } in an object")
-		}
-		d.space()
-	}
-	if bad == "" && (!hasCode || !udf.ErrorCode(code).Valid()) {
-		bad = `an object value must be {"error": code} with one of the seven Excel error codes`
-	}
-	if bad != "" {
-		return udf.Value{}, bad, nil
-	}
-	return udf.Error(udf.ErrorCode(code), msg), "", nil
-}
-
-// number checks a JSON number and moves past it.
-func (d *decoder) number() error {
-	start := d.pos
-	if d.peek() == '-' {
-		d.pos++
-	}
-	switch c := d.peek(); {
-	case c == '0':
-		d.pos++
-	case c >= '1' && c <= '9':
-		for c := d.peek(); c >= '0' && c <= '9'; c = d.peek() {
-			d.pos++
-		}
-	default:
-		d.pos = start
-		return d.errorf("invalid number")
-	}
-	if d.peek() == '.' {
-		d.pos++
-		if c := d.peek(); c < '0' || c > '9' {
-			return d.errorf("invalid number")
-		}
-		for c := d.peek(); c >= '0' && c <= '9'; c = d.peek() {
-			d.pos++
-		}
-	}
-	if c := d.peek(); c == 'e' || c == 'E' {
-		d.pos++
-		if c := d.peek(); c == '+' || c == '-' {
-			d.pos++
-		}
-		if c := d.peek(); c < '0' || c > '9' {
-			return d.errorf("invalid number")
-		}
-		for c := d.peek(); c >= '0' && c <= '9'; c = d.peek() {
-			d.pos++
-		}
-	}
-	return nil
-}
-
-// str reads a JSON string. Invalid UTF-8 becomes U+FFFD, as encoding/json does.
-func (d *decoder) str() (string, error) {
-	if d.next() != '"' {
-		d.pos--
-		return "", d.errorf("expected a string")
-	}
-	start := d.pos
-	// Fast path: no escapes, plain ASCII or valid UTF-8.
-	for d.pos < len(d.data) {
-		c := d.data[d.pos]
-		if c == '"' {
-			s := d.data[start:d.pos]
-			d.pos++
-			if utf8.Valid(s) {
-				return string(s), nil
-			}
-			return string([]rune(string(s))), nil // replaces invalid bytes with U+FFFD
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", d.errorf("control character in string")
-		}
-		d.pos++
-	}
-	buf := append([]byte(nil), d.data[start:d.pos]...)
-	for {
-		if d.pos >= len(d.data) {
-			return "", d.errorf("unterminated string")
-		}
-		c := d.data[d.pos]
-		switch {
-		case c == '"':
-			d.pos++
-			if utf8.Valid(buf) {
-				return string(buf), nil
-			}
-			return string([]rune(string(buf))), nil
-		case c < 0x20:
-			return "", d.errorf("control character in string")
-		case c != '\\':
-			buf = append(buf, c)
-			d.pos++
-			continue
-		}
-		d.pos++ // backslash
-		e := d.next()
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return "", d.errorf("invalid \\u escape")
-			}
-			if utf16.IsSurrogate(r) {
-				// A pair is two escapes; a lone half becomes U+FFFD.
-				save := d.pos
-				if d.literal(`\u`) {
-					if r2, ok := d.hex4(); ok {
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							buf = utf8.AppendRune(buf, dec)
-							continue
-						}
-					}
-				}
-				d.pos = save
-				r = utf8.RuneError
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			d.pos--
-			return "", d.errorf("invalid escape in string")
-		}
-	}
-}
-
-func (d *decoder) hex4() (rune, bool) {
-	if len(d.data)-d.pos < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.data[d.pos : d.pos+4] {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	d.pos += 4
-	return r, true
-}
-
-// skip moves past any JSON value, checking its syntax.
-func (d *decoder) skip() error {
-	return d.skipDepth(0)
-}
-
-const maxDepth = 64
-
-func (d *decoder) skipDepth(depth int) error {
-	if depth > maxDepth {
-		return d.errorf("JSON nested too deeply")
-	}
-	switch c := d.peek(); {
-	case c == '"':
-		_, err := d.str()
-		return err
-	case c == '-' || (c >= '0' && c <= '9'):
-		return d.number()
-	case d.literal("true"), d.literal("false"), d.literal("null"):
-		return nil
-	case c == '[' || c == '{':
-		d.pos++
-		closer := byte(']')
-		if c == '{' {
-			closer = '}'
-		}
-		d.space()
-		if d.peek() == closer {
-			d.pos++
-			return nil
-		}
-		for {
-			if c == '{' {
-				if _, err := d.str(); err != nil {
-					return err
-				}
-				d.space()
-				if d.next() != ':' {
-					d.pos--
-					return d.errorf("expected : after an object key")
-				}
-				d.space()
-			}
-			if err := d.skipDepth(depth + 1); err != nil {
-				return err
-			}
-			d.space()
-			n := d.next()
-			if n == closer {
-				return nil
-			}
-			if n != ',' {
-				d.pos--
-				return d.errorf("expected , or %c", closer)
-			}
-			d.space()
-		}
-	}
-	return d.errorf("invalid value")
 }

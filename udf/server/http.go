@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -53,7 +54,17 @@ func (s *Server) serveCalls(w http.ResponseWriter, r *http.Request) {
 		Calls []httpCall `json:"calls"`
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.opts.MaxFrameBytes))
-	if err := dec.Decode(&body); err != nil {
+	err := dec.Decode(&body)
+	if err == nil {
+		// One JSON value and nothing after it, as in a WebSocket frame.
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("data after the JSON body")
+			if terr != nil && !errors.Is(terr, io.ErrUnexpectedEOF) {
+				err = terr
+			}
+		}
+	}
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeJSONError(w, http.StatusRequestEntityTooLarge, "body larger than "+itoa(s.opts.MaxFrameBytes)+" bytes")

@@ -74,6 +74,9 @@ func TestPostCallsRefusals(t *testing.T) {
 		{"wrong token", `{"calls":[]}`, map[string]string{"Authorization": "Bearer nope"}, http.StatusUnauthorized},
 		{"token header", `{"calls":[]}`, map[string]string{"X-Xlbatch-Token": "tok"}, http.StatusOK},
 		{"malformed", `{"calls":[`, auth, http.StatusBadRequest},
+		{"trailing garbage", `{"calls":[]} x`, auth, http.StatusBadRequest},
+		{"two bodies", `{"calls":[]}{"calls":[]}`, auth, http.StatusBadRequest},
+		{"trailing space", "{\"calls\":[]}\n ", auth, http.StatusOK},
 		{"too big", `{"calls":[{"fn":"` + strings.Repeat("x", 2000) + `"}]}`, auth, http.StatusRequestEntityTooLarge},
 		{"foreign origin", `{"calls":[]}`, map[string]string{"Authorization": "Bearer tok", "Origin": "https://evil.example"}, http.StatusForbidden},
 	}

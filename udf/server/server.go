@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -72,10 +73,9 @@ type Server struct {
 
 	calls sync.WaitGroup // goroutines running groups of calls
 
-	mu       sync.Mutex // protects sessions and the shutdown state
+	mu       sync.Mutex // protects sessions, http, baseURL and access (written once)
 	sessions map[*session]struct{}
 	nextID   uint64
-	serving  bool
 
 	shutting atomic.Bool
 	// draining is closed when Shutdown starts: readers stop, pending calls
@@ -138,7 +138,8 @@ func New(opts Options) (*Server, error) {
 }
 
 // Serve answers requests on l until Shutdown. It returns http.ErrServerClosed
-// after a Shutdown. A non-loopback listener needs a token: without one any
+// after a Shutdown. Serve may run on several listeners at once (127.0.0.1 and
+// [::1], since "localhost" may resolve to either) if they share one port. A non-loopback listener needs a token: without one any
 // machine on the network could spend the API key's credits.
 func (s *Server) Serve(l net.Listener) error {
 	addr, ok := l.Addr().(*net.TCPAddr)
@@ -159,22 +160,24 @@ func (s *Server) Serve(l net.Listener) error {
 		return err
 	}
 	s.mu.Lock()
-	if s.serving {
-		s.mu.Unlock()
-		return errors.New("server: Serve called twice")
-	}
 	if s.shutting.Load() {
 		s.mu.Unlock()
 		return http.ErrServerClosed
 	}
-	s.serving = true
-	s.access = acc
-	s.baseURL = URLFor(addr, s.opts.TLS != nil)
-	s.http = &http.Server{
-		Handler:           s.handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
+	if s.http == nil {
+		s.access = acc
+		s.baseURL = URLFor(addr, s.opts.TLS != nil)
+		s.http = &http.Server{
+			Handler:           s.handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			// TLS handshake failures land here: usually a browser that
+			// does not trust the certificate yet.
+			ErrorLog: log.New(zerologWriter{s.log}, "", 0),
+		}
+	} else if s.access.port != port || s.access.network != network {
+		s.mu.Unlock()
+		return fmt.Errorf("server: listener %s differs in port or scope from the first one", addr)
 	}
 	hs := s.http
 	s.mu.Unlock()
@@ -182,6 +185,14 @@ func (s *Server) Serve(l net.Listener) error {
 		l = tls.NewListener(l, s.opts.TLS)
 	}
 	return hs.Serve(l)
+}
+
+// zerologWriter turns net/http's error log lines into warnings.
+type zerologWriter struct{ log zerolog.Logger }
+
+func (w zerologWriter) Write(p []byte) (int, error) {
+	w.log.Warn().Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // URLFor returns the base URL a server listening on addr is reached at:

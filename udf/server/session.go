@@ -19,8 +19,8 @@ import (
 //
 // Goroutines: the HTTP handler goroutine reads (readLoop) and, when reading
 // ends, cleans up; writeLoop is the only goroutine that writes to conn (gorilla
-// allows one writer); each call runs on its own goroutine and hands its result
-// to the outbox.
+// allows one writer); the calls of a frame run together on a goroutine of
+// their own (calls.go) and hand their results to the outbox.
 type session struct {
 	srv  *Server
 	conn *websocket.Conn
@@ -105,7 +105,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 func (ss *session) run() {
 	s := ss.srv
 	ss.conn.SetReadLimit(s.opts.MaxFrameBytes)
-	ss.conn.SetReadDeadline(time.Now().Add(s.opts.PongWait))
+	ss.mu.Lock()
+	if !ss.readingStopped { // Shutdown may already have stopped reading
+		ss.conn.SetReadDeadline(time.Now().Add(s.opts.PongWait))
+	}
+	ss.mu.Unlock()
 	ss.conn.SetPongHandler(func(string) error {
 		ss.mu.Lock()
 		if !ss.readingStopped {
@@ -169,7 +173,7 @@ func (ss *session) readLoop() (*protocolError, error) {
 		if perr != nil {
 			return perr, nil
 		}
-		fb := frameBatch{g: &group{}}
+		fb := frameBatch{g: &group{}, read: time.Now(), slab: make([]call, 0, len(msgs))}
 		for i := range msgs {
 			m := &msgs[i]
 			if !hello {

@@ -15,7 +15,11 @@ func (ss *session) writeLoop() {
 	s := ss.srv
 	ping := time.NewTicker(s.opts.PingInterval)
 	defer ping.Stop()
-	stats := time.NewTicker(s.opts.StatsInterval)
+	// A timer re-armed once a stats message has been written, not a ticker:
+	// a tick that waited while the writer was stuck in a slow write would be
+	// followed by the next one sooner than StatsInterval, and PROTOCOL.md
+	// promises stats at most once a second.
+	stats := time.NewTimer(s.opts.StatsInterval)
 	defer stats.Stop()
 	var enc encoder
 	var last statsMessage
@@ -33,16 +37,19 @@ func (ss *session) writeLoop() {
 				return
 			}
 		case <-stats.C:
-			if !ss.welcomed.Load() {
-				continue
+			if ss.welcomed.Load() {
+				if st := newStatsMessage(s.reg.Stats()); st != last {
+					last = st
+					b, _ := jsonMarshal(st)
+					ss.send(b)
+					if err := ss.flush(&enc); err != nil {
+						ss.log.Debug().Err(err).Msg("write failed")
+						ss.conn.Close() // unblocks the reader
+						return
+					}
+				}
 			}
-			st := newStatsMessage(s.reg.Stats())
-			if st == last {
-				continue
-			}
-			last = st
-			b, _ := jsonMarshal(st)
-			ss.send(b)
+			stats.Reset(s.opts.StatsInterval)
 		case <-ss.closeReq:
 			ss.mu.Lock()
 			code, reason, msg := ss.closeCode, ss.closeReason, ss.closeMsg

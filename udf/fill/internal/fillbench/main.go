@@ -12,13 +12,14 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"hash/fnv"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -100,6 +101,13 @@ func drive(rows, unique int, modes []string, dir string) error {
 		jobs := after.JobSizes[len(before.JobSizes):]
 		fmt.Printf("%-9s %7.2f s wall, %6.2f s CPU  peak RSS %7.1f MB  %d cells  %d distinct calls  %d upstream requests (batch jobs %d, want ceil(%d/1000) = %d)\n",
 			r.Mode, r.Seconds, r.CPUSeconds, r.PeakRSSMB, r.Cells, r.UniqueKeys, r.Upstream, len(jobs), unique, int(math.Ceil(float64(unique)/1000)))
+		var partial []int
+		for _, n := range jobs {
+			if n != 1000 {
+				partial = append(partial, n)
+			}
+		}
+		fmt.Printf("          batch jobs not of 1,000 addresses: %v\n", partial)
 		results = append(results, r)
 	}
 	if len(results) == 2 {
@@ -118,6 +126,13 @@ func runChild(args []string) error {
 	rows := fs.Int("rows", 0, "data rows (excelize mode)")
 	fs.Parse(args)
 	ctx := context.Background()
+	// The same garbage-collector settings as "xlbatch fill" (cmd/xlbatch/fill.go), for both modes.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+	}
 	reg, closeEngine, err := openEngine(*url)
 	if err != nil {
 		return err
@@ -138,6 +153,16 @@ func runChild(args []string) error {
 			pprof.WriteHeapProfile(pf)
 			pf.Close()
 		}()
+	}
+	if p := os.Getenv("FILLBENCH_HEAPWHEN"); p != "" {
+		// FILLBENCH_HEAPWHEN=seconds:path writes a heap profile mid-run.
+		sec, path, _ := strings.Cut(p, ":")
+		d, _ := time.ParseDuration(sec + "s")
+		time.AfterFunc(d, func() {
+			pf, _ := os.Create(path)
+			pprof.WriteHeapProfile(pf)
+			pf.Close()
+		})
 	}
 	start := time.Now()
 	r := result{Mode: *mode}
