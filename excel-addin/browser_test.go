@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"image/png"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -52,6 +53,7 @@ func TestTaskpaneInChromium(t *testing.T) {
 	defer directFake.Close()
 	direct := newEngine(t, directFake.URL)
 	want := directCalls(t, direct, addrs)
+	anchorReference(t, addrs, want)
 
 	// The upstream answers slowly enough that a cancel always arrives before the answer.
 	fake := geoapifytest.NewServer(geoapifytest.Options{APIKey: fakeKey, Latency: 300 * time.Millisecond})
@@ -81,10 +83,7 @@ func TestTaskpaneInChromium(t *testing.T) {
 		t.Errorf("the %d invocations of one tick went out in %d frames, want 1", len(addrs), out.CallFrames)
 	}
 	c := fake.Counters()
-	total := 0
-	for _, n := range c.Requests {
-		total += n
-	}
+	total := c.TotalRequests()
 	t.Logf("fake Geoapify: %d requests %v, job sizes %v", total, c.Requests, c.JobSizes)
 	if total > 3 {
 		t.Errorf("the fake Geoapify saw %d requests for %d invocations, want at most 3", total, len(addrs))
@@ -339,6 +338,29 @@ func directCalls(t *testing.T, reg *udf.Registry, addrs []string) []callResult {
 		t.Fatalf("only %d of %d addresses resolved directly; first result %s", values, len(addrs), out[0])
 	}
 	return out
+}
+
+// anchorReference ties the direct calls to the data rather than to the
+// engine that made them: every place the offline gazetteer knows (the fake
+// Geoapify answers from it) must come back at the gazetteer's coordinates,
+// and every other address as #N/A.
+func anchorReference(t *testing.T, addrs []string, want []callResult) {
+	t.Helper()
+	g := offline.Default()
+	for i, a := range addrs {
+		r, ok := g.Lookup(strings.Join(strings.Fields(a), " "), "")
+		if !ok {
+			if want[i].Error != "#N/A" {
+				t.Errorf("reference for unknown %q is %s, want #N/A", a, want[i])
+			}
+			continue
+		}
+		var got [][]float64
+		if err := json.Unmarshal(want[i].Value, &got); err != nil || len(got) != 1 || len(got[0]) != 2 ||
+			math.Abs(got[0][0]-r.Lat) > 1e-6 || math.Abs(got[0][1]-r.Lon) > 1e-6 {
+			t.Errorf("reference for %q is %s, want [[%v, %v]] from the gazetteer", a, want[i], r.Lat, r.Lon)
+		}
+	}
 }
 
 // newEngine returns a registry with the GEO functions over Geoapify at

@@ -315,7 +315,7 @@ func TestBatchRejectsBadInputBeforeSending(t *testing.T) {
 	if _, err := c.BatchReverse(ctx, []geoapify.Point{{Lat: 1, Lon: 200}}, geoapify.BatchOptions{}); err == nil {
 		t.Error("BatchReverse of longitude 200 succeeded")
 	}
-	if n := sumRequests(fake.Counters()); n != 0 {
+	if n := fake.Counters().TotalRequests(); n != 0 {
 		t.Fatalf("%d requests sent for bad input", n)
 	}
 }

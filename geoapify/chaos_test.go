@@ -216,7 +216,7 @@ func runChaos(t *testing.T, c chaosCase) {
 	t.Logf("%d addresses (%d unique) in %v: %d batch calls (largest %d keys), %d whole-batch failures, %d per-address failures; "+
 		"fake: %d requests, faults %v, %d jobs of sizes %v, %d polls; client resubmits %d",
 		addresses, unique, took.Round(time.Millisecond), counts.calls.Load(), counts.maxKeys.Load(),
-		counts.wholeFailures.Load(), counts.itemFailures.Load(), sumRequests(n), n.Faults, n.JobsSubmitted, n.JobSizes, n.Polls, st.Resubmits)
+		counts.wholeFailures.Load(), counts.itemFailures.Load(), n.TotalRequests(), n.Faults, n.JobsSubmitted, n.JobSizes, n.Polls, st.Resubmits)
 
 	if faults == 0 {
 		t.Fatal("the fake injected no faults")
@@ -246,12 +246,4 @@ func runChaos(t *testing.T, c chaosCase) {
 	if !wantJobs && n.Requests[geoapifytest.EndpointSearch] < unique {
 		t.Fatalf("%d single requests for %d unique addresses", n.Requests[geoapifytest.EndpointSearch], unique)
 	}
-}
-
-func sumRequests(c geoapifytest.Counters) int {
-	n := 0
-	for _, v := range c.Requests {
-		n += v
-	}
-	return n
 }

@@ -36,8 +36,12 @@ for byte (.xlsm macros included). A cell fill cannot compute exactly as Excel
 would is left as it is and listed. The output is written to a temporary file
 and renamed, so an interrupted run leaves no partial file.
 
+Lookups go to Geoapify when GEOAPIFY_API_KEY is set, else to the offline
+gazetteer (city level). A cell whose function returns an error (no match) gets
+that error value, as Excel would show it.
+
 Exit status: 0 all cells computed; 1 some cells hold error values or were
-left untouched; 2 bad input, flags or output.
+left untouched; 2 bad input, flags or output (nothing written).
 
 Examples:
   xlbatch fill addresses.xlsx -o filled.xlsx
@@ -51,7 +55,7 @@ Flags:
 // Garbage-collector settings for fill; see runFill.
 const (
 	fillGCPercent   = 50
-	fillMemoryLimit = 1 << 30
+	fillMemoryLimit = 9 << 27 // 1.125 GiB
 )
 
 // fillOptionsHook lets tests adjust the options of a fill.
@@ -105,7 +109,7 @@ func runFill(ctx context.Context, m *Main, args []string) int {
 	}
 
 	// A fill holds a whole workbook's cells at once. Collecting garbage
-	// twice as often, and harder once the heap passes 1 GiB, keeps the peak
+	// twice as often, and harder once the heap passes 1.125 GiB, keeps the peak
 	// near the live size (a million rows fit in 1.5 GB) for some CPU time.
 	// GOGC and GOMEMLIMIT override these.
 	if m.Getenv("GOGC") == "" {
@@ -155,7 +159,8 @@ func runFill(ctx context.Context, m *Main, args []string) int {
 	} else {
 		printFillSummary(m.Stdout, sum)
 	}
-	if sum.ErrorCells > 0 || len(sum.Skipped) > 0 {
+	// A dry run fetches nothing, so its error values mean "not fetched".
+	if len(sum.Skipped) > 0 || (sum.ErrorCells > 0 && !sum.DryRun) {
 		return exitError
 	}
 	return exitOK

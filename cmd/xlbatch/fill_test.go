@@ -200,3 +200,45 @@ func TestFillRerunAfterInterruptionCostsNoRequests(t *testing.T) {
 		t.Errorf("second run made %d more requests (summary says %d upstream)", total(second)-total(first), sum.Stats.UpstreamRequests)
 	}
 }
+
+func TestFillDryRunAndValues(t *testing.T) {
+	in := copyExample(t)
+	dir := filepath.Dir(in)
+	code, stdout, stderr := runMain(t, nil, "fill", "--dry-run", in)
+	if code != exitOK || !strings.Contains(stdout, "Dry run:") {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("dry run wrote files: %v", entries)
+	}
+	out := filepath.Join(dir, "values.xlsx")
+	code, stdout, stderr = runMain(t, nil, "fill", "--values", "--progress", "never", in, "-o", out)
+	if code != exitOK {
+		t.Fatalf("--values: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	f, err := excelize.OpenFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if fo, _ := f.GetCellFormula("Addresses", "D6"); fo != "" {
+		t.Errorf("--values kept the formula %q", fo)
+	}
+	if v, _ := f.GetCellValue("Addresses", "D6"); v != "Paris" {
+		t.Errorf("D6 = %q", v)
+	}
+	// --only-missing on the filled copy has nothing left to compute.
+	filled := filepath.Join(dir, "filled.xlsx")
+	if code, _, stderr := runMain(t, nil, "fill", in, "-o", filled); code != exitOK {
+		t.Fatalf("fill: %d %s", code, stderr)
+	}
+	code, stdout, _ = runMain(t, nil, "fill", "--only-missing", "--json", "--in-place", filled)
+	var sum fill.Summary
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || code != exitOK {
+		t.Fatalf("--only-missing: exit %d, %v\n%s", code, err, stdout)
+	}
+	// The blank row's cells hold empty text, which is a value: all are kept.
+	if sum.Kept != sum.Formulas || sum.Computed != 0 {
+		t.Errorf("--only-missing recomputed cells: %+v", sum)
+	}
+}

@@ -68,8 +68,12 @@ func TestFullRequestsLeaveAtOnceAndTheRestAfterTheWait(t *testing.T) {
 	}
 	// Measured between requests rather than from the start, so that a
 	// pause of the whole process (a loaded machine) cannot fail the test.
+	// The partial request's wait may have begun a little before the second
+	// full request reached the endpoint (a goroutine hand-off and an HTTP
+	// round trip), hence the wide lower margin; the check below, from the
+	// start, is the exact one.
 	gap := partial[0] - max(full[0], full[1])
-	if gap < wait-100*time.Millisecond || gap > wait+time.Second {
+	if gap < wait/2 || gap > wait+time.Second {
 		t.Errorf("the partial request left %v after the full ones, want about %v", gap, wait)
 	}
 	if partial[0] < wait-5*time.Millisecond {

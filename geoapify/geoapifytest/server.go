@@ -96,6 +96,16 @@ type Counters struct {
 	Unauthorized     int            // 401s
 }
 
+// TotalRequests is the number of requests the fake received, over every
+// endpoint, faulted requests included.
+func (c Counters) TotalRequests() int {
+	n := 0
+	for _, v := range c.Requests {
+		n += v
+	}
+	return n
+}
+
 // Server is a running fake. Its methods are safe for concurrent use.
 type Server struct {
 	// URL is the base URL, http://127.0.0.1:port, with no trailing slash;

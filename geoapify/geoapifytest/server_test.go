@@ -130,6 +130,10 @@ func TestDocumentedErrorBodies(t *testing.T) {
 	if n.Unauthorized != 3 || n.JobsSubmitted != 0 || n.AddressesCharged != 0 {
 		t.Fatalf("counters %+v", n)
 	}
+	// Every case above is one request, refused or not.
+	if got := n.TotalRequests(); got != len(cases) {
+		t.Fatalf("TotalRequests() = %d after %d requests (by endpoint %v)", got, len(cases), n.Requests)
+	}
 }
 
 func jsonTexts(n int) string {

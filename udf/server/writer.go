@@ -26,9 +26,7 @@ func (ss *session) writeLoop() {
 	for {
 		select {
 		case <-ss.wake:
-			if err := ss.flush(&enc); err != nil {
-				ss.log.Debug().Err(err).Msg("write failed")
-				ss.conn.Close() // unblocks the reader
+			if !ss.flushOrClose(&enc) {
 				return
 			}
 		case <-ping.C:
@@ -42,9 +40,7 @@ func (ss *session) writeLoop() {
 					last = st
 					b, _ := jsonMarshal(st)
 					ss.send(b)
-					if err := ss.flush(&enc); err != nil {
-						ss.log.Debug().Err(err).Msg("write failed")
-						ss.conn.Close() // unblocks the reader
+					if !ss.flushOrClose(&enc) {
 						return
 					}
 				}
@@ -71,6 +67,17 @@ func (ss *session) writeLoop() {
 			return
 		}
 	}
+}
+
+// flushOrClose flushes the outbox; if writing fails it closes the
+// connection, which unblocks the reader, and reports false.
+func (ss *session) flushOrClose(enc *encoder) bool {
+	if err := ss.flush(enc); err != nil {
+		ss.log.Debug().Err(err).Msg("write failed")
+		ss.conn.Close()
+		return false
+	}
+	return true
 }
 
 // encoder holds the writer's reusable buffers.

@@ -131,7 +131,7 @@ func runChild(args []string) error {
 		debug.SetGCPercent(50)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+		debug.SetMemoryLimit(9 << 27)
 	}
 	reg, closeEngine, err := openEngine(*url)
 	if err != nil {
