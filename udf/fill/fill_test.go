@@ -18,8 +18,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" {
-		runHelper()
+	if os.Getenv(childEnv) != "" {
+		runChildFill()
 		return
 	}
 	goleak.VerifyTestMain(m)

@@ -14,11 +14,11 @@ import (
 )
 
 // The kill test runs a fill in a child process (this test binary, started
-// with helperEnv set), lets it write the edited sheet into the temporary
+// with childEnv set), lets it write the edited sheet into the temporary
 // file, then SIGKILLs it before the rename.
-const helperEnv = "XLBATCH_FILL_KILL_HELPER"
+const childEnv = "XLBATCH_FILL_KILL_CHILD"
 
-func runHelper() {
+func runChildFill() {
 	in, out := os.Getenv("FILL_IN"), os.Getenv("FILL_OUT")
 	reg := newTestRegistry(nil)
 	_, err := Fill(context.Background(), reg.Registry, in, out, Options{afterPart: func(name string) {
@@ -41,7 +41,7 @@ func TestKillMidWriteLeavesNoOutput(t *testing.T) {
 				out = in
 			}
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), helperEnv+"=1", "FILL_IN="+in, "FILL_OUT="+out)
+			cmd.Env = append(os.Environ(), childEnv+"=1", "FILL_IN="+in, "FILL_OUT="+out)
 			stdout, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -53,7 +53,7 @@ func TestKillMidWriteLeavesNoOutput(t *testing.T) {
 			if err != nil || !strings.HasPrefix(line, "sheet written") {
 				cmd.Process.Kill()
 				cmd.Wait()
-				t.Fatalf("helper said %q, %v", line, err)
+				t.Fatalf("child said %q, %v", line, err)
 			}
 			// The edited sheet is in the temporary file now; kill before the rename.
 			tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".out.xlsm.tmp-*"))

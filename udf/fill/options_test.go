@@ -202,3 +202,86 @@ func TestBlankResultIsEmptyText(t *testing.T) {
 		}
 	}
 }
+
+// Rows and cells may omit their r attributes; positions follow from order.
+// A prefixed namespace (<x:c>) is read and written back with its prefix.
+func TestImpliedPositionsAndPrefixes(t *testing.T) {
+	parts := acceptanceParts(xlsmMain)
+	for i := range parts {
+		if parts[i].name == "xl/worksheets/sheet1.xml" {
+			parts[i].body = `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>` +
+				`<x:row><x:c t="s"><x:v>3</x:v></x:c><x:c><x:f>GEOCODE(A1,"city")</x:f></x:c></x:row>` +
+				`<x:row><x:c t="inlineStr"><x:is><x:t>221B Baker St London</x:t></x:is></x:c><x:c><x:f>GEOCODE(A2,"country")</x:f><x:v>0</x:v></x:c></x:row>` +
+				`</x:sheetData></x:worksheet>`
+		}
+	}
+	in := filepath.Join(t.TempDir(), "in.xlsm")
+	writeZip(t, in, parts)
+	out := filepath.Join(t.TempDir(), "out.xlsm")
+	if _, err := Fill(context.Background(), newTestRegistry(t).Registry, in, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>` +
+		`<x:row><x:c t="s"><x:v>3</x:v></x:c><x:c t="str"><x:f>GEOCODE(A1,"city")</x:f><x:v>Paris</x:v></x:c></x:row>` +
+		`<x:row><x:c t="inlineStr"><x:is><x:t>221B Baker St London</x:t></x:is></x:c><x:c t="str"><x:f>GEOCODE(A2,"country")</x:f><x:v>GB</x:v></x:c></x:row>` +
+		`</x:sheetData></x:worksheet>`
+	if got := partText(t, out, "xl/worksheets/sheet1.xml"); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Cells stored out of row order cannot be edited in one pass: the function
+// cells are listed and the file is copied unchanged.
+func TestUnorderedSheetIsLeftAlone(t *testing.T) {
+	parts := acceptanceParts(xlsmMain)
+	body := `<worksheet ` + nsMain + `><sheetData><row r="2"><c r="B2"><f>GEOCODE(A1,"city")</f></c></row><row r="1"><c r="A1" t="s"><v>3</v></c></row></sheetData></worksheet>`
+	for i := range parts {
+		if parts[i].name == "xl/worksheets/sheet1.xml" {
+			parts[i].body = body
+		}
+	}
+	in := filepath.Join(t.TempDir(), "in.xlsm")
+	writeZip(t, in, parts)
+	out := filepath.Join(t.TempDir(), "out.xlsm")
+	sum, err := Fill(context.Background(), newTestRegistry(t).Registry, in, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Skipped) != 1 || !strings.Contains(sum.Skipped[0].Reason, "row order") {
+		t.Errorf("skipped %+v", sum.Skipped)
+	}
+	if got := partText(t, out, "xl/worksheets/sheet1.xml"); got != body {
+		t.Errorf("sheet changed: %s", got)
+	}
+}
+
+// Other stored forms of a call: an add-in reference ([1]!), the XLL prefix,
+// the stored prefix without namespace, and mixed case.
+func TestOtherStoredNames(t *testing.T) {
+	parts := acceptanceParts(xlsmMain)
+	for i := range parts {
+		if parts[i].name == "xl/worksheets/sheet1.xml" {
+			parts[i].body = `<worksheet ` + nsMain + `><sheetData><row r="1"><c r="A1" t="s"><v>3</v></c>` +
+				`<c r="B1"><f>[1]!GEOCODE(A1,"city")</f></c><c r="C1"><f>_xll.GEOCODE(A1,"city")</f></c>` +
+				`<c r="D1"><f>_xldudf_GEOCODE(A1,"city")</f></c><c r="E1"><f>xlb.geocode(A1,"city")</f></c>` +
+				`<c r="F1"><f>Sheet2!GEOCODE(A1,"city")</f></c></row></sheetData></worksheet>`
+		}
+	}
+	in := filepath.Join(t.TempDir(), "in.xlsm")
+	writeZip(t, in, parts)
+	out := filepath.Join(t.TempDir(), "out.xlsm")
+	sum, err := Fill(context.Background(), newTestRegistry(t).Registry, in, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheet := partText(t, out, "xl/worksheets/sheet1.xml")
+	for _, ref := range []string{"B1", "C1", "D1", "E1"} {
+		if got := cellXML(sheet, ref); !strings.Contains(got, "<v>Paris</v>") {
+			t.Errorf("%s: %s", ref, got)
+		}
+	}
+	// A sheet-qualified name is a macro-sheet function, not ours.
+	if got := cellXML(sheet, "F1"); strings.Contains(got, "<v>") || sum.Formulas != 4 {
+		t.Errorf("F1: %s (%d function cells)", got, sum.Formulas)
+	}
+}

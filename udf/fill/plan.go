@@ -97,8 +97,12 @@ func (r *resolver) findTargets(onlyMissing bool) (kept int) {
 			}
 			c.tgt = int32(len(r.targets))
 			r.targets = append(r.targets, target{sheet: int32(si), cell: int32(ci)})
-			if _, err := r.p.parse(sh.formulas.at(int(c.f))); err != nil {
+			switch _, err := r.p.parse(sh.formulas.at(int(c.f))); {
+			case err != nil:
 				r.skipTarget(&r.targets[len(r.targets)-1], "cannot read the formula: "+reasonOf(err))
+			case !sh.ordered:
+				// The writer edits cells in one pass, in stored order.
+				r.skipTarget(&r.targets[len(r.targets)-1], "the sheet's cells are not stored in row order")
 			}
 		}
 	}

@@ -23,6 +23,7 @@ type splicer struct {
 	values bool
 
 	row, col int
+	prefix   string // namespace prefix of the sheet's elements, "x:" for <x:sheetData>
 	as       []attr
 	buf      []byte
 }
@@ -47,6 +48,8 @@ func spliceSheet(ctx context.Context, dst io.Writer, src io.Reader, r *resolver,
 		if !inData {
 			if t.kind == tokStart && string(t.name) == "sheetData" {
 				inData = true
+				q := qname(t.raw)
+				sp.prefix = string(q[:len(q)-len("sheetData")])
 			}
 			sp.w.Write(t.raw)
 			continue
@@ -123,9 +126,9 @@ func (sp *splicer) insertRowsBefore(row int) {
 			sp.skipRow(r)
 			continue
 		}
-		sp.w.WriteString(`<row r="` + strconv.Itoa(r) + `">`)
+		sp.w.WriteString(`<` + sp.prefix + `row r="` + strconv.Itoa(r) + `">`)
 		sp.insertCellsBefore(r, formula.MaxCols+1)
-		sp.w.WriteString("</row>")
+		sp.w.WriteString("</" + sp.prefix + "row>")
 	}
 }
 
@@ -163,10 +166,12 @@ func (sp *splicer) insertCellsBefore(row, col int) {
 		if e.op != opSet {
 			continue // nothing to clear in a cell that does not exist
 		}
-		sp.buf = append(sp.buf[:0], `<c r="`...)
+		sp.buf = append(sp.buf[:0], '<')
+		sp.buf = append(sp.buf, sp.prefix...)
+		sp.buf = append(sp.buf, `c r="`...)
 		sp.buf = append(sp.buf, cellName(e.pos)...)
 		sp.buf = append(sp.buf, '"')
-		sp.buf = sp.appendValue(sp.buf, "", sp.r.value(e), true)
+		sp.buf = sp.appendTypedValue(sp.buf, sp.prefix, sp.r.value(e), nil, nil, sp.values)
 		sp.w.Write(sp.buf)
 	}
 }
@@ -324,12 +329,6 @@ func (sp *splicer) withRef(raw []byte, ref string) []byte {
 	out := append([]byte{}, raw[:end]...)
 	out = append(out, ` ref="`+ref+`"`...)
 	return append(out, raw[end:]...)
-}
-
-// appendValue appends ` t="…">value</c>` for an inserted cell (the opening
-// "<c r=…" is already written).
-func (sp *splicer) appendValue(b []byte, prefix string, v udf.Value, plain bool) []byte {
-	return sp.appendTypedValue(b, prefix, v, nil, nil, plain && sp.values)
 }
 
 // appendTypedValue finishes a <c> element: its t attribute, the kept <f>,

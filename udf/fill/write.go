@@ -181,6 +181,6 @@ func writeAtomic(ctx context.Context, out, modeFrom string, fn func(io.Writer) e
 	return nil
 }
 
-// ErrSameFile is returned when the output would overwrite the input without
-// the caller asking for that.
+// ErrSameFile reports an output path that names the input file when
+// overwriting it was not asked for.
 var ErrSameFile = errors.New("the output is the input file; use --in-place to overwrite it")

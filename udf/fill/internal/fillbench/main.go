@@ -126,11 +126,14 @@ func runChild(args []string) error {
 	rows := fs.Int("rows", 0, "data rows (excelize mode)")
 	fs.Parse(args)
 	ctx := context.Background()
-	// The same garbage-collector settings as "xlbatch fill" (cmd/xlbatch/fill.go), for both modes.
-	if os.Getenv("GOGC") == "" {
+	// The fill run uses the garbage-collector settings of "xlbatch fill"
+	// (cmd/xlbatch/fill.go); excelize keeps Go's defaults, since a memory
+	// limit below its multi-gigabyte heap would only make it collect
+	// without end.
+	if *mode == "fill" && os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if *mode == "fill" && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(9 << 27)
 	}
 	reg, closeEngine, err := openEngine(*url)
