@@ -181,7 +181,7 @@ func (v Value) String() string {
 	return ""
 }
 
-// MarshalJSON encodes the value as PROTOCOL.md says: numbers, strings,
+// MarshalJSON encodes the value as the wire protocol says: numbers, strings,
 // booleans, null, {"error": code}, arrays of rows.
 func (v Value) MarshalJSON() ([]byte, error) {
 	return v.AppendJSON(nil)
@@ -229,7 +229,7 @@ func (v Value) AppendJSON(b []byte) ([]byte, error) {
 	return nil, fmt.Errorf("udf: unknown value kind %d", v.kind)
 }
 
-// UnmarshalJSON decodes a value in the PROTOCOL.md mapping. A 1-D array is
+// UnmarshalJSON decodes a value in the wire protocol's mapping. A 1-D array is
 // rejected: ranges are arrays of rows, never ragged.
 func (v *Value) UnmarshalJSON(data []byte) error {
 	data = bytes.TrimSpace(data)

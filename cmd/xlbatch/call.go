@@ -106,7 +106,7 @@ func writeResultText(w io.Writer, v udf.Value) {
 	}
 }
 
-// writeResultJSON prints a value as PROTOCOL.md's result message does:
+// writeResultJSON prints a value as the wire protocol's result message does:
 // {"value": …}, or {"error": code, "message": …} for an error value.
 func writeResultJSON(w io.Writer, v udf.Value) {
 	if v.IsError() {

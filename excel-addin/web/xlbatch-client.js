@@ -65,7 +65,7 @@ export const State = Object.freeze({
   STOPPED: 'stopped', // stop() was called
 });
 
-// Close codes of PROTOCOL.md that mean "something we sent was wrong".
+// Close codes of the wire protocol that mean "something we sent was wrong".
 const CLOSE_PROTOCOL_ERROR = 1002;
 const CLOSE_TOO_BIG = 1009;
 const CLOSE_POLICY = 1008;

@@ -12,7 +12,7 @@ import (
 // TestLargestCitiesByName: each of the 500 most populous cities is found
 // within 1 km by its own name. A name shared by several cities means the
 // most populous of them, so that one is asked for by name alone and the
-// others by name plus country (DESIGN.md, "Offline geocoder").
+// others by name plus country.
 func TestLargestCitiesByName(t *testing.T) {
 	all := referenceCities(t)
 	g := Default()

@@ -15,7 +15,7 @@ func TestEmbeddedDataIsRegenerated(t *testing.T) {
 	dir := geonamesDir()
 	if dir == "" {
 		t.Skip("GeoNames dumps not found: set XLBATCH_GEONAMES_DIR to the directory holding " +
-			gazetteer.CitiesFile + " (CI keeps them in ../shared/data/geonames beside the checkout)")
+			gazetteer.CitiesFile + " (.ci/run sets it; the test runs in CI)")
 	}
 	got, err := gazetteer.Build(dir)
 	if err != nil {

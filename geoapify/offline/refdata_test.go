@@ -13,18 +13,17 @@ import (
 )
 
 // geonamesDir finds the GeoNames dumps the embedded data was made from:
-// $XLBATCH_GEONAMES_DIR, else the checkout's sibling shared data directory
-// (where CI keeps them). It returns "" when neither holds the files.
+// $XLBATCH_GEONAMES_DIR (CI sets it). It returns "" when that does not hold
+// the files.
 func geonamesDir() string {
-	for _, dir := range []string{os.Getenv("XLBATCH_GEONAMES_DIR"), filepath.Join("..", "..", "..", "shared", "data", "geonames")} {
-		if dir == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(dir, gazetteer.CitiesFile)); err == nil {
-			return dir
-		}
+	dir := os.Getenv("XLBATCH_GEONAMES_DIR")
+	if dir == "" {
+		return ""
 	}
-	return ""
+	if _, err := os.Stat(filepath.Join(dir, gazetteer.CitiesFile)); err != nil {
+		return ""
+	}
+	return dir
 }
 
 // refCity is a city as the reference data gives it.

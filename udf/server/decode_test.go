@@ -72,7 +72,7 @@ func TestDecodeFrameInvalid(t *testing.T) {
 // TestDecodeArgumentsLikeValueUnmarshal: every argument decodes to what
 // udf.Value's own JSON decoding gives, and is refused exactly when that
 // refuses it, so the hand-written decoder keeps the value mapping of
-// PROTOCOL.md.
+// the wire protocol (README, "Call it from scripts").
 func TestDecodeArgumentsLikeValueUnmarshal(t *testing.T) {
 	args := []string{
 		`0`, `-0`, `1.25`, `-3e-7`, `1e308`, `1e400`, `"x"`, `""`, `"\u0000"`, "\"\xff\xfe\"", `true`, `false`, `null`,

@@ -8,7 +8,7 @@ import (
 )
 
 // The spreadsheet values of a call's arguments, read straight from the
-// frame with the mapping of PROTOCOL.md.
+// frame with the mapping of the wire protocol.
 
 // value reads one spreadsheet value at nesting depth (0: an argument, 1: a
 // row, 2: a cell). bad describes valid JSON that is not a protocol value.

@@ -1,6 +1,6 @@
 package server
 
-// Conformance tests written from PROTOCOL.md: a client speaking the
+// Conformance tests written from the wire protocol specification: a client speaking the
 // protocol checks every rule the page states.
 
 import (
@@ -99,7 +99,7 @@ func TestNameForms(t *testing.T) {
 	}
 }
 
-// TestCallErrorResults checks the result errors of PROTOCOL.md: #NAME? for
+// TestCallErrorResults checks the result errors of the wire protocol: #NAME? for
 // an unknown function, #VALUE! with a message for wrong arguments.
 func TestCallErrorResults(t *testing.T) {
 	ts := startServer(t, nil)
@@ -155,7 +155,7 @@ func TestPreviewFlagReachesFunction(t *testing.T) {
 	}
 }
 
-// TestConnectionErrors covers the close table of PROTOCOL.md.
+// TestConnectionErrors covers the close table of the wire protocol.
 func TestConnectionErrors(t *testing.T) {
 	hello := `{"type":"hello","protocol":1}`
 	cases := []struct {

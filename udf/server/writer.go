@@ -17,7 +17,7 @@ func (ss *session) writeLoop() {
 	defer ping.Stop()
 	// A timer re-armed once a stats message has been written, not a ticker:
 	// a tick that waited while the writer was stuck in a slow write would be
-	// followed by the next one sooner than StatsInterval, and PROTOCOL.md
+	// followed by the next one sooner than StatsInterval, and the wire protocol (README, "Call it from scripts")
 	// promises stats at most once a second.
 	stats := time.NewTimer(s.opts.StatsInterval)
 	defer stats.Stop()
