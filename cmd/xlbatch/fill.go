@@ -84,10 +84,9 @@ func runFill(ctx context.Context, m *Main, args []string) int {
 	fs.BoolVar(&asJSON, "json", false, "print a JSON summary on stdout")
 	fs.StringVar(&progress, "progress", "auto", "progress bar: auto (on a terminal), always or never")
 	ef.register(fs)
-	fs.Usage = func() {
-		io.WriteString(m.Stderr, fillUsage)
-		fs.PrintDefaults()
-	}
+	// --help prints the whole usage once, on stdout; a flag error prints
+	// the flag package's message and a pointer to --help on stderr.
+	fs.Usage = func() {}
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(m.Stdout)
@@ -96,6 +95,7 @@ func runFill(ctx context.Context, m *Main, args []string) int {
 		return exitOK
 	}
 	if err != nil {
+		fmt.Fprintln(m.Stderr, "Run 'xlbatch fill --help' for the flags.")
 		return exitUsage
 	}
 	in, target, err := fillPaths(pos, out, inPlace, dry)
