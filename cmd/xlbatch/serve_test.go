@@ -84,9 +84,13 @@ func startServe(t *testing.T, env map[string]string, args ...string) *runningSer
 	re := regexp.MustCompile(`serving \d+ functions at (\S+)`)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if m := re.FindStringSubmatch(rs.stdout.String()); m != nil {
-			rs.url = m[1]
-			return rs
+		// The banner is written a line at a time: wait for its last line so
+		// that tests reading it see all of it.
+		if out := rs.stdout.String(); strings.Contains(out, "Stop with Ctrl-C.\n") {
+			if m := re.FindStringSubmatch(out); m != nil {
+				rs.url = m[1]
+				return rs
+			}
 		}
 		select {
 		case c := <-done:

@@ -246,8 +246,15 @@ func (r *resolver) kept(sh *sheet, ci int32) bool {
 }
 
 // evalCell evaluates the formula of a cell at its own position.
-func (r *resolver) evalCell(sh *sheet, ci int32) (udf.Value, error) {
+func (r *resolver) evalCell(sh *sheet, ci int32) (v udf.Value, err error) {
 	c := sh.cells.at(int(ci))
+	// A fault in the evaluator on one odd formula costs that cell, not the
+	// run: the cell is reported as unsupported and the rest are filled.
+	defer func() {
+		if x := recover(); x != nil {
+			v, err = udf.Value{}, fmt.Errorf("%w: internal error evaluating %s!%s: %v", formula.ErrUnsupported, sh.name, cellName(c.pos), x)
+		}
+	}()
 	fr := sh.formulas.at(int(c.f))
 	f, err := r.p.parse(fr)
 	if err != nil {
@@ -276,7 +283,7 @@ func (p *workbookPkg) parse(fr *formulaRec) (*formula.Formula, error) {
 		p.shapes = map[string]*shape{}
 	}
 	row, col := int(fr.row), int(fr.col)
-	key, err := formula.ShapeKey(p.keyBuf[:0], fr.text, row, col)
+	key, err := safeShapeKey(p.keyBuf[:0], fr.text, row, col)
 	p.keyBuf = key
 	if err != nil {
 		fr.shape = &shape{err: err, row: row, col: col}
@@ -285,7 +292,7 @@ func (p *workbookPkg) parse(fr *formulaRec) (*formula.Formula, error) {
 	sp, ok := p.shapes[string(key)]
 	if !ok {
 		sp = &shape{row: row, col: col}
-		sp.f, sp.err = formula.Parse(fr.text)
+		sp.f, sp.err = safeParse(fr.text)
 		p.shapes[string(key)] = sp
 	}
 	fr.shape = sp
@@ -293,4 +300,25 @@ func (p *workbookPkg) parse(fr *formulaRec) (*formula.Formula, error) {
 		fr.text = "" // the shape's text, shifted, gives it back; a million rows save the copies
 	}
 	return sp.f, sp.err
+}
+
+// safeParse is formula.Parse that turns a fault in the parser into an error
+// for the one formula, so an odd cell cannot stop the whole fill.
+func safeParse(text string) (f *formula.Formula, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			f, err = nil, fmt.Errorf("%w: internal error parsing formula: %v", formula.ErrUnsupported, x)
+		}
+	}()
+	return formula.Parse(text)
+}
+
+// safeShapeKey is formula.ShapeKey with the same protection as safeParse.
+func safeShapeKey(buf []byte, text string, row, col int) (key []byte, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			key, err = buf, fmt.Errorf("%w: internal error reading formula: %v", formula.ErrUnsupported, x)
+		}
+	}()
+	return formula.ShapeKey(buf, text, row, col)
 }

@@ -299,6 +299,12 @@ func (l *lexer) afterSheet(t Token, ext, sheet string) (Token, error) {
 // word lexes a token that starts with a letter, "_", "\" or "$".
 func (l *lexer) word(t Token) (Token, error) {
 	w := l.scanWord()
+	if w == "" {
+		// A non-ASCII character that is no letter (or a byte that is not
+		// UTF-8) starts no token; without this the lexer would stand still.
+		r, _ := utf8.DecodeRuneInString(l.src[l.i:])
+		return t, unsupported("unexpected character %q at %d", r, l.i)
+	}
 	if l.i < len(l.src) && l.src[l.i] == '!' {
 		l.i++
 		return l.afterSheet(t, "", w)

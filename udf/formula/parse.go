@@ -62,6 +62,11 @@ type Formula struct {
 // Parse parses a formula as stored in a workbook (without the leading "=";
 // one is tolerated).
 func Parse(src string) (*Formula, error) {
+	// Excel stores no longer formula; refusing longer text up front also
+	// bounds the work and the memory a hostile cell can ask for.
+	if len(src) > MaxFormulaLen {
+		return nil, unsupported("formula longer than %d bytes", MaxFormulaLen)
+	}
 	s := src
 	if strings.HasPrefix(s, "=") {
 		s = " " + s[1:] // keep offsets: the = becomes a space
@@ -81,11 +86,33 @@ func Parse(src string) (*Formula, error) {
 	return &Formula{Src: src, Root: root}, nil
 }
 
+// MaxFormulaLen is the longest formula text Parse accepts, in bytes: Excel's
+// limit of 8,192 characters, written in at most four bytes each.
+const MaxFormulaLen = 4 * 8192
+
+// MaxNesting bounds how deeply parentheses, function calls and prefix signs
+// may nest. Excel allows 64 levels of function calls; the margin keeps odd but
+// valid formulas working while a cell of thousands of "(" gets an error
+// instead of a stack the runtime cannot grow.
+const MaxNesting = 256
+
 type parser struct {
-	toks []Token
-	i    int
-	src  string
+	toks  []Token
+	i     int
+	src   string
+	depth int
 }
+
+// enter counts one more level of nesting and refuses too many; leave undoes it.
+func (p *parser) enter(pos int) error {
+	p.depth++
+	if p.depth > MaxNesting {
+		return unsupported("more than %d nested levels at %d", MaxNesting, pos)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 func (p *parser) peek() Token { return p.toks[p.i] }
 func (p *parser) take() Token {
@@ -109,7 +136,13 @@ func (p *parser) isOp(ops ...string) (string, bool) {
 	return "", false
 }
 
-func (p *parser) expr() (Node, error) { return p.comparison() }
+func (p *parser) expr() (Node, error) {
+	if err := p.enter(p.peek().Pos); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	return p.comparison()
+}
 
 func (p *parser) binary(next func() (Node, error), ops ...string) (Node, error) {
 	l, err := next()
@@ -141,7 +174,11 @@ func (p *parser) power() (Node, error)    { return p.binary(p.unary, "^") }
 // unary handles prefix signs, which in Excel bind tighter than ^ (-2^2 = 4).
 func (p *parser) unary() (Node, error) {
 	if op, ok := p.isOp("+", "-"); ok {
-		p.take()
+		t := p.take()
+		if err := p.enter(t.Pos); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		x, err := p.unary()
 		if err != nil {
 			return nil, err
