@@ -37,7 +37,7 @@ var seed = []string{
 	"Dam Square, Amsterdam",
 	"Marina Bay Sands, Singapore",
 	"Table Mountain, Cape Town",
-	"Nowhere Street 99, Atlantis",
+	"Sydney Opera House, Bennelong Point, Sydney",
 	"",
 }
 
