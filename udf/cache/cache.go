@@ -205,14 +205,10 @@ func (c *Cache[V]) Get(key string) (Entry[V], bool) {
 // built for a memory hit) and the entry is shared, not copied. Callers must
 // not modify it; a Put replaces entries, it never changes them.
 func (c *Cache[V]) Lookup(key []byte) (*Entry[V], bool) {
-	now := c.opts.Now().UnixNano()
-	c.mu.RLock()
-	m := c.mem[string(key)]
-	c.mu.RUnlock()
-	if m != nil && m.expires > now {
-		c.hits.Add(1)
-		return &m.e, true
+	if e, ok := c.LookupMemory(key); ok {
+		return e, true
 	}
+	now := c.opts.Now().UnixNano()
 	if db := c.db.Load(); db != nil {
 		if e, expires, ok := c.readFile(db, string(key)); ok && expires > now {
 			m := &memEntry[V]{e: e, expires: expires}

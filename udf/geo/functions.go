@@ -196,16 +196,7 @@ func (s *Service) geocode(ctx context.Context, calls []udf.Invocation) []udf.Val
 		pick[i] = f
 		ls[i] = searchLookup(c.Args[0], country, c.Preview)
 	}
-	res := s.resolveSearch(ctx, ls)
-	for i := range calls {
-		switch {
-		case done[i]:
-		case !res[i].ok():
-			out[i] = res[i].fail
-		default:
-			out[i] = pick[i](res[i].res)
-		}
-	}
+	pickFields(out, done, s.resolveSearch(ctx, ls), pick)
 	return out
 }
 

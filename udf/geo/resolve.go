@@ -20,6 +20,20 @@ type outcome struct {
 
 func (o outcome) ok() bool { return o.res != nil }
 
+// pickFields answers the calls not already done: the field each asked for
+// of its lookup's result, or the lookup's error value.
+func pickFields(out []udf.Value, done []bool, res []outcome, pick []field) {
+	for i := range out {
+		switch {
+		case done[i]:
+		case !res[i].ok():
+			out[i] = res[i].fail
+		default:
+			out[i] = pick[i](res[i].res)
+		}
+	}
+}
+
 // geoKey is a batcher key that can render its cache key.
 type geoKey interface {
 	comparable

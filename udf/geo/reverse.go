@@ -28,16 +28,7 @@ func (s *Service) reverseGeocode(ctx context.Context, calls []udf.Invocation) []
 		pick[i] = f
 		ls[i] = lookup[reverseKey]{key: roundPoint(lat, lon), preview: c.Preview}
 	}
-	res := resolve(ctx, s, s.reverse, ls)
-	for i := range calls {
-		switch {
-		case done[i]:
-		case !res[i].ok():
-			out[i] = res[i].fail
-		default:
-			out[i] = pick[i](res[i].res)
-		}
-	}
+	pickFields(out, done, resolve(ctx, s, s.reverse, ls), pick)
 	return out
 }
 

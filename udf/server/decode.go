@@ -46,15 +46,11 @@ func decodeFrame(data []byte, names map[string]string) ([]inMessage, error) {
 					return nil, err
 				}
 				msgs = append(msgs, m)
-				d.space()
-				c := d.next()
-				if c == ']' {
+				if end, err := d.listNext(']', "after a message"); err != nil {
+					return nil, err
+				} else if end {
 					break
 				}
-				if c != ',' {
-					return nil, d.errorf("expected , or ] after a message")
-				}
-				d.space()
 			}
 		}
 	} else {
@@ -156,15 +152,8 @@ func (d *decoder) message(m *inMessage) error {
 		if err != nil {
 			return err
 		}
-		d.space()
-		switch d.next() {
-		case ',':
-			d.space()
-		case '}':
-			return nil
-		default:
-			d.pos--
-			return d.errorf("expected , or } in a message")
+		if end, err := d.listNext('}', "in a message"); end || err != nil {
+			return err
 		}
 	}
 }
@@ -266,16 +255,11 @@ func (d *decoder) args(m *inMessage) error {
 			d.slab, start = grown, 0
 		}
 		d.slab = append(d.slab, v)
-		d.space()
-		switch d.next() {
-		case ',':
-			d.space()
-		case ']':
+		if end, err := d.listNext(']', `in "args"`); err != nil {
+			return err
+		} else if end {
 			m.Values = d.slab[start:len(d.slab):len(d.slab)]
 			return nil
-		default:
-			d.pos--
-			return d.errorf(`expected , or ] in "args"`)
 		}
 	}
 }

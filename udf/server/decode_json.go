@@ -211,17 +211,29 @@ func (d *decoder) skipDepth(depth int) error {
 			if err := d.skipDepth(depth + 1); err != nil {
 				return err
 			}
-			d.space()
-			n := d.next()
-			if n == closer {
-				return nil
+			if end, err := d.listNext(closer, ""); end || err != nil {
+				return err
 			}
-			if n != ',' {
-				d.pos--
-				return d.errorf("expected , or %c", closer)
-			}
-			d.space()
 		}
 	}
 	return d.errorf("invalid value")
+}
+
+// listNext reads what follows an element of a JSON array or object: the
+// closer, which ends the list (end is true), or a comma before the next
+// element. Anything else is an error naming where the list was.
+func (d *decoder) listNext(closer byte, where string) (end bool, err error) {
+	d.space()
+	switch d.next() {
+	case closer:
+		return true, nil
+	case ',':
+		d.space()
+		return false, nil
+	}
+	d.pos--
+	if where == "" {
+		return false, d.errorf("expected , or %c", closer)
+	}
+	return false, d.errorf("expected , or %c %s", closer, where)
 }

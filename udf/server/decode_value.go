@@ -80,16 +80,11 @@ func (d *decoder) array(depth int) (udf.Value, string, error) {
 						bad = cbad
 					}
 					row = append(row, cell)
-					d.space()
-					c := d.next()
-					if c == ']' {
+					if end, err := d.listNext(']', "in a row"); err != nil {
+						return udf.Value{}, "", err
+					} else if end {
 						break
 					}
-					if c != ',' {
-						d.pos--
-						return udf.Value{}, "", d.errorf("expected , or ] in a row")
-					}
-					d.space()
 				}
 			}
 			if len(rows) > 0 && len(row) != len(rows[0]) && bad == "" {
@@ -97,16 +92,11 @@ func (d *decoder) array(depth int) (udf.Value, string, error) {
 			}
 			rows = append(rows, row)
 		}
-		d.space()
-		c := d.next()
-		if c == ']' {
+		if end, err := d.listNext(']', "in an array"); err != nil {
+			return udf.Value{}, "", err
+		} else if end {
 			break
 		}
-		if c != ',' {
-			d.pos--
-			return udf.Value{}, "", d.errorf("expected , or ] in an array")
-		}
-		d.space()
 	}
 	return udf.Array(rows), bad, nil
 }
@@ -147,16 +137,11 @@ func (d *decoder) errorValue() (udf.Value, string, error) {
 		if err != nil {
 			return udf.Value{}, "", err
 		}
-		d.space()
-		c := d.next()
-		if c == '}' {
+		if end, err := d.listNext('}', "in an object"); err != nil {
+			return udf.Value{}, "", err
+		} else if end {
 			break
 		}
-		if c != ',' {
-			d.pos--
-			return udf.Value{}, "", d.errorf("expected , or } in an object")
-		}
-		d.space()
 	}
 	if bad == "" && (!hasCode || !udf.ErrorCode(code).Valid()) {
 		bad = `an object value must be {"error": code} with one of the seven Excel error codes`
