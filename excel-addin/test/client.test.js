@@ -1,7 +1,8 @@
 import { test, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { XlbatchClient, State, utf8Length } from '../web/xlbatch-client.js';
+import { XlbatchClient } from '../web/xlbatch-client.js';
+import { State, utf8Length } from '../web/wire-protocol.js';
 import { FakeWebSocket, FakeClock, flush } from './fakes.js';
 
 /** @type {FakeClock} */

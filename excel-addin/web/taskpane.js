@@ -3,7 +3,7 @@
 // arrive as `stats` messages on the same WebSocket the cells use.
 
 import { addin } from './functions.js';
-import { State } from './xlbatch-client.js';
+import { State } from './wire-protocol.js';
 
 /**
  * @typedef {object} View Everything the task pane shows, as text.

@@ -1,31 +1,33 @@
 // The xlbatch wire-protocol client: one WebSocket to the server, shared by
 // every cell of every open workbook in this add-in runtime.
 //
+// This file holds the connection: hello and welcome, reconnecting with
+// backoff, the handshake and offline deadlines, and the events the task pane
+// listens to. The unanswered calls and the per-tick frames are kept by
+// call-book.js; what the protocol itself says is in wire-protocol.js.
+//
 // It knows nothing of Excel; functions.js turns cell invocations into calls
 // and results into cell values. Everything it needs from its environment
 // (the WebSocket class, timers, the clock, the scheduler) can be passed in, so
 // node --test can drive it with a fake socket and a fake clock.
 
-/** @typedef {null | number | string | boolean | {error: string}} WireScalar */
-/** @typedef {WireScalar | WireScalar[][]} WireValue a cell value or a range (rows of cells) */
+import { CallBook } from './call-book.js';
+import {
+  CLIENT_NAME,
+  CLOSE_POLICY,
+  CLOSE_PROTOCOL_ERROR,
+  CLOSE_TOO_BIG,
+  DEFAULT_MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  State,
+  closeText,
+} from './wire-protocol.js';
 
-/**
- * @typedef {object} CallResult A `result` message, as the server sent it.
- * @property {number} id
- * @property {WireValue} [value]
- * @property {string} [error] one of the seven Excel error codes
- * @property {string} [message] why, for people
- */
-
-/**
- * @typedef {object} ServerStats A `stats` message: counters of the whole server.
- * @property {number} calls
- * @property {number} batches
- * @property {number} upstreamRequests
- * @property {number} cacheHits
- * @property {number} pending
- * @property {number} [errors]
- */
+/** @typedef {import('./wire-protocol.js').WireValue} WireValue */
+/** @typedef {import('./wire-protocol.js').CallResult} CallResult */
+/** @typedef {import('./wire-protocol.js').ServerStats} ServerStats */
+/** @typedef {import('./wire-protocol.js').ClientEvent} ClientEvent */
+/** @typedef {import('./call-book.js').PendingCall} PendingCall */
 
 /**
  * @typedef {object} Call A call made with XlbatchClient.call.
@@ -49,34 +51,6 @@
  * @property {number} [handshakeTimeoutMs] how long to wait for the welcome after connecting
  * @property {number} [offlineTimeoutMs] how long a call waits for a connection before failing
  */
-
-/** PROTOCOL_VERSION is the wire-protocol version this client speaks. */
-export const PROTOCOL_VERSION = 1;
-
-/** CLIENT_NAME is sent in hello; the server logs it. */
-export const CLIENT_NAME = 'xlbatch-addin/0.1.0';
-
-/** State names the connection states a user sees in the task pane. */
-export const State = Object.freeze({
-  CONNECTING: 'connecting', // socket opening or hello sent, no welcome yet
-  READY: 'ready', // welcome received; calls flow
-  WAITING: 'waiting', // disconnected, a reconnect is scheduled
-  UNAUTHORIZED: 'unauthorized', // the server refused our token (close 1008)
-  STOPPED: 'stopped', // stop() was called
-});
-
-// Close codes of the wire protocol that mean "something we sent was wrong".
-const CLOSE_PROTOCOL_ERROR = 1002;
-const CLOSE_TOO_BIG = 1009;
-const CLOSE_POLICY = 1008;
-
-// A call sent on this many connections that the server then closed for a
-// protocol error is failed instead of re-sent: it is probably the cause, and
-// re-sending it forever would keep the whole add-in reconnecting.
-const MAX_STRIKES = 3;
-
-// Until the welcome says otherwise, assume the smallest frame limit we know of.
-const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
 
 /**
  * XlbatchClient keeps one WebSocket to an xlbatch server: it says hello,
@@ -117,16 +91,6 @@ export class XlbatchClient {
     this._offlineTimer = null;
     this._maxFrameBytes = DEFAULT_MAX_FRAME_BYTES;
 
-    this._nextId = 1;
-    // Unanswered calls by id, in the order they were made (Map keeps insertion order).
-    /** @type {Map<number, PendingCall>} */
-    this._pending = new Map();
-    // Messages waiting for the end of the tick: calls (by entry, so a call
-    // cancelled before the flush is dropped) and cancels.
-    /** @type {Array<PendingCall | {type: 'cancel', id: number}>} */
-    this._outbox = [];
-    this._flushScheduled = false;
-
     /** @type {Set<(event: ClientEvent) => void>} */
     this._listeners = new Set();
 
@@ -140,6 +104,20 @@ export class XlbatchClient {
     this.lastClose = { code: 0, reason: '' };
     /** The last `error` message the server sent. */
     this.lastServerError = '';
+
+    // The call book asks for the connection's state when it flushes, not
+    // when a call is made, so a call made offline goes out after the welcome.
+    this._calls = new CallBook({
+      link: {
+        ready: () => this._state === State.READY,
+        socket: () => this._ws,
+        seq: () => this._connSeq,
+        maxFrameBytes: () => this._maxFrameBytes,
+      },
+      counters: this.counters,
+      schedule: this._schedule,
+      now: this._now,
+    });
   }
 
   /** state is one of State's values. */
@@ -154,7 +132,7 @@ export class XlbatchClient {
 
   /** pendingCount is the number of calls waiting for a result. */
   get pendingCount() {
-    return this._pending.size;
+    return this._calls.size;
   }
 
   /** start opens the connection. Calls made before start wait for it. */
@@ -202,25 +180,16 @@ export class XlbatchClient {
    * @returns {Call}
    */
   call(fn, args, options = {}) {
-    const id = this._nextId++;
-    /** @type {{type: 'call', id: number, fn: string, args: WireValue[], caller?: string, preview?: boolean}} */
-    const msg = { type: 'call', id, fn, args };
-    if (options.caller) msg.caller = options.caller;
-    if (options.preview) msg.preview = true;
-    let resolve = /** @type {(r: CallResult) => void} */ (() => {});
-    const promise = new Promise((r) => (resolve = r));
-    /** @type {PendingCall} */
-    const entry = { id, msg, resolve, sentOn: 0, waitingSince: this._now(), strikes: 0 };
-    this._pending.set(id, entry);
-    this.counters.calls++;
+    const { entry, promise } = this._calls.add(fn, args, options);
+    const id = entry.id;
     if (this._state === State.STOPPED) {
-      this._settle(entry, { id, error: '#N/A', message: 'the xlbatch add-in was stopped' });
+      this._calls.settle(entry, { id, error: '#N/A', message: 'the xlbatch add-in was stopped' });
     } else if (this._state === State.READY) {
-      this._enqueue(entry);
+      this._calls.enqueue(entry);
     } else {
       this._armOfflineTimer();
     }
-    return { id, promise, cancel: () => this._cancel(entry) };
+    return { id, promise, cancel: () => this._calls.cancel(entry) };
   }
 
   /**
@@ -232,78 +201,6 @@ export class XlbatchClient {
   subscribe(listener) {
     this._listeners.add(listener);
     return () => this._listeners.delete(listener);
-  }
-
-  // ---- sending ----
-
-  /** @param {PendingCall | {type: 'cancel', id: number}} item */
-  _enqueue(item) {
-    this._outbox.push(item);
-    if (!this._flushScheduled) {
-      this._flushScheduled = true;
-      this._schedule(() => this._flush());
-    }
-  }
-
-  /** _flush sends everything queued in this tick, in as few frames as the server's limit allows. */
-  _flush() {
-    this._flushScheduled = false;
-    const items = this._outbox;
-    this._outbox = [];
-    const ws = this._ws;
-    if (this._state !== State.READY || ws === null) return; // unsent calls stay pending and go out after the next welcome
-    /** @type {string[]} */
-    let frame = [];
-    let frameBytes = 2; // the brackets of an array frame
-    /** @type {PendingCall[]} */
-    let frameEntries = [];
-    const seen = new Set(); // a call queued twice in one tick still goes once
-    const send = () => {
-      if (frame.length === 0) return;
-      ws.send(frame.length === 1 ? frame[0] : '[' + frame.join(',') + ']');
-      for (const e of frameEntries) e.sentOn = this._connSeq;
-      this.counters.frames++;
-      frame = [];
-      frameBytes = 2;
-      frameEntries = [];
-    };
-    for (const item of items) {
-      let text;
-      if ('msg' in item) {
-        if (this._pending.get(item.id) !== item || item.sentOn === this._connSeq || seen.has(item.id)) continue; // cancelled or already sent
-        seen.add(item.id);
-        text = JSON.stringify(item.msg);
-      } else {
-        text = JSON.stringify(item);
-      }
-      const bytes = utf8Length(text) + 1; // and its comma
-      if (bytes + 2 > this._maxFrameBytes) {
-        if ('msg' in item) {
-          this._settle(item, {
-            id: item.id,
-            error: '#VALUE!',
-            message: `the arguments are too large to send (${bytes} bytes; the server takes at most ${this._maxFrameBytes} per message)`,
-          });
-        }
-        continue;
-      }
-      if (frameBytes + bytes > this._maxFrameBytes) send();
-      frame.push(text);
-      frameBytes += bytes;
-      if ('msg' in item) frameEntries.push(item);
-    }
-    send();
-  }
-
-  /** @param {PendingCall} entry */
-  _cancel(entry) {
-    if (this._pending.get(entry.id) !== entry) return; // answered or cancelled already
-    this._pending.delete(entry.id);
-    this.counters.cancelled++;
-    // A call still in the outbox is simply not sent; one the server has gets a cancel.
-    if (entry.sentOn === this._connSeq && this._state === State.READY) {
-      this._enqueue({ type: 'cancel', id: entry.id });
-    }
   }
 
   // ---- the connection ----
@@ -374,9 +271,9 @@ export class XlbatchClient {
       if (m === null || typeof m !== 'object') continue;
       switch (m.type) {
         case 'result': {
-          const entry = this._pending.get(m.id);
+          const entry = this._calls.get(m.id);
           if (entry !== undefined) {
-            this._settle(entry, m);
+            this._calls.settle(entry, m);
             answered++;
           }
           break;
@@ -414,7 +311,7 @@ export class XlbatchClient {
     if (typeof m.maxFrameBytes === 'number' && m.maxFrameBytes > 64) this._maxFrameBytes = m.maxFrameBytes;
     this._setState(State.READY);
     // Re-send what the last connection left unanswered, and send what was made while offline.
-    for (const entry of this._pending.values()) this._enqueue(entry);
+    this._calls.enqueueAll();
   }
 
   /**
@@ -429,22 +326,10 @@ export class XlbatchClient {
       this._handshakeTimer = null;
     }
     this._ws = null;
-    this._outbox = [];
+    this._calls.dropOutbox();
     this.lastClose = { code, reason: reason || closeText(code) };
-    const now = this._now();
     const protocolError = code === CLOSE_PROTOCOL_ERROR || code === CLOSE_TOO_BIG;
-    for (const entry of [...this._pending.values()]) {
-      if (entry.sentOn !== seq) continue;
-      entry.sentOn = 0;
-      entry.waitingSince = now;
-      if (protocolError && ++entry.strikes >= MAX_STRIKES) {
-        this._settle(entry, {
-          id: entry.id,
-          error: '#N/A',
-          message: `the xlbatch server rejected this call: ${this.lastClose.reason}`,
-        });
-      }
-    }
+    this._calls.connectionEnded(seq, protocolError, this.lastClose.reason);
     if (code === CLOSE_POLICY) {
       // A wrong or missing token will not fix itself: fail the waiting cells
       // with the reason, and retry slowly in case the server is restarted.
@@ -474,16 +359,16 @@ export class XlbatchClient {
   _armOfflineTimer() {
     if (this._offlineTimer !== null || this._state === State.READY || !this._started) return;
     let oldest = Infinity;
-    for (const e of this._pending.values()) if (e.sentOn === 0) oldest = Math.min(oldest, e.waitingSince);
+    for (const e of this._calls.entries()) if (e.sentOn === 0) oldest = Math.min(oldest, e.waitingSince);
     if (oldest === Infinity) return;
     const wait = Math.max(0, oldest + this._offlineTimeoutMs - this._now());
     this._offlineTimer = this._setTimeout(() => {
       this._offlineTimer = null;
       if (this._state === State.READY) return;
       const deadline = this._now() - this._offlineTimeoutMs;
-      for (const e of [...this._pending.values()]) {
+      for (const e of this._calls.entries()) {
         if (e.sentOn === 0 && e.waitingSince <= deadline) {
-          this._settle(e, {
+          this._calls.settle(e, {
             id: e.id,
             error: '#N/A',
             message: `no connection to the xlbatch server (${this.lastClose.reason || 'not reachable'}); is "xlbatch serve" running?`,
@@ -510,26 +395,14 @@ export class XlbatchClient {
     }
   }
 
-  // ---- settling ----
-
-  /**
-   * @param {PendingCall} entry
-   * @param {CallResult} result
-   */
-  _settle(entry, result) {
-    this._pending.delete(entry.id);
-    this.counters.answered++;
-    if (result.error !== undefined) this.counters.errors++;
-    entry.resolve(result);
-  }
+  // ---- events ----
 
   /**
    * @param {string} code
    * @param {string} message
    */
   _failAll(code, message) {
-    const n = this._pending.size;
-    for (const e of [...this._pending.values()]) this._settle(e, { id: e.id, error: code, message });
+    const n = this._calls.failAll(code, message);
     if (n > 0) this._emit({ type: 'results', count: n });
   }
 
@@ -550,63 +423,5 @@ export class XlbatchClient {
         console.error('xlbatch: listener failed', err);
       }
     }
-  }
-}
-
-/**
- * @typedef {object} PendingCall
- * @property {number} id
- * @property {{type: 'call', id: number, fn: string, args: WireValue[], caller?: string, preview?: boolean}} msg
- * @property {(r: CallResult) => void} resolve
- * @property {number} sentOn the connection it was sent on; 0 while unsent
- * @property {number} waitingSince when it last became unsent (ms)
- * @property {number} strikes connections that ended in a protocol error after it was sent
- */
-
-/**
- * @typedef {{type: 'state', state: string} | {type: 'stats', stats: ServerStats} |
- *   {type: 'results', count: number} | {type: 'server-error', message: string}} ClientEvent
- */
-
-/**
- * utf8Length returns the UTF-8 size of a string without encoding it.
- * @param {string} s
- * @returns {number}
- */
-export function utf8Length(s) {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      n += 4; // a surrogate pair is one 4-byte character
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
-
-/**
- * closeText explains a WebSocket close code for people.
- * @param {number} code
- * @returns {string}
- */
-export function closeText(code) {
-  switch (code) {
-    case 1000:
-      return 'closed';
-    case 1001:
-      return 'the server is shutting down';
-    case 1002:
-      return 'protocol error';
-    case 1006:
-      return 'connection lost or refused';
-    case 1008:
-      return 'token missing or wrong';
-    case 1009:
-      return 'message too large';
-    default:
-      return `closed with code ${code}`;
   }
 }
